@@ -1,0 +1,273 @@
+//! The runner loops for processors and sinks.
+//!
+//! Both loops follow the same order, which is what makes the pipeline at-least-once: poll a
+//! batch → handle it completely (produce outputs / write the store; poison records to the DLQ)
+//! → only then commit the batch's last offset. A crash anywhere before the commit re-reads the
+//! batch; the stores' idempotent merges make the replay invisible.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::{Processor, Sink, StageError};
+use crate::error::{BackendError, BackendResult};
+use crate::log::{ConsumedRecord, EventLog, LogConsumer, LogRecord};
+use crate::model::Record;
+use crate::topics;
+
+/// Batching and retry settings of one runner.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Consumer group (one per processor or sink).
+    pub group: String,
+    pub batch_max_records: usize,
+    pub batch_max_wait: Duration,
+    /// Ceiling of the exponential backoff between retries of a transient failure.
+    pub max_backoff: Duration,
+}
+
+/// Counters of one runner, shared with `/metrics` and tests.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    pub received_events_total: AtomicU64,
+    pub sent_events_total: AtomicU64,
+    /// Records sent to the dead-letter topic.
+    pub dead_lettered_total: AtomicU64,
+    pub transient_errors_total: AtomicU64,
+    pub batches_total: AtomicU64,
+    /// Offset of the last committed record plus one.
+    pub committed_offset: AtomicU64,
+}
+
+/// Capped exponential backoff between retries of a transient failure.
+struct Backoff<'a> {
+    next: Duration,
+    config: &'a RunnerConfig,
+    stats: &'a PipelineStats,
+    cancel: &'a CancellationToken,
+}
+
+impl<'a> Backoff<'a> {
+    fn new(config: &'a RunnerConfig, stats: &'a PipelineStats, cancel: &'a CancellationToken) -> Self {
+        Self { next: Duration::from_millis(100), config, stats, cancel }
+    }
+
+    /// Sleeps before the next attempt; `false` when shutdown started meanwhile.
+    async fn wait(&mut self, error: &BackendError) -> bool {
+        self.stats.transient_errors_total.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%error, backoff_ms = self.next.as_millis() as u64, "transient failure; retrying");
+        let slept = tokio::select! {
+            () = self.cancel.cancelled() => false,
+            () = tokio::time::sleep(self.next) => true,
+        };
+        self.next = (self.next * 2).min(self.config.max_backoff);
+        slept
+    }
+}
+
+/// Evaluates `$attempt` (a `Result<T, StageError>` future expression) until it succeeds or fails
+/// permanently, backing off on transient errors. Yields `Some(Ok(T))`, `Some(Err(reason))` for a
+/// poison failure, or `None` when shutdown started while retrying.
+macro_rules! with_retry {
+    ($backoff:expr, $attempt:expr) => {{
+        let mut backoff = $backoff;
+        loop {
+            match $attempt {
+                Ok(value) => break Some(Ok(value)),
+                Err(StageError::Poison(reason)) => break Some(Err(reason)),
+                Err(StageError::Transient(error)) => {
+                    if !backoff.wait(&error).await {
+                        break None;
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// Runs `processor` from `input_topic` to `output_topic` until `cancel` fires.
+pub async fn run_processor<P: Processor>(
+    log: Arc<dyn EventLog>,
+    processor: P,
+    input_topic: &str,
+    output_topic: &str,
+    config: RunnerConfig,
+    stats: Arc<PipelineStats>,
+    cancel: CancellationToken,
+) -> BackendResult<()> {
+    log.ensure_topic(output_topic).await?;
+    let dlq_topic = topics::dlq(input_topic);
+    let mut consumer = log.subscribe(input_topic, &config.group).await?;
+    while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
+        stats.received_events_total.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let mut outputs = Vec::new();
+        let mut dead = Vec::new();
+        for record in &batch {
+            let handled = with_retry!(Backoff::new(&config, &stats, &cancel), processor.process(record).await);
+            match handled {
+                Some(Ok(records)) => outputs.extend(records),
+                Some(Err(reason)) => dead.push(dead_letter(record, &reason)),
+                None => return rewind_and_stop(consumer.as_mut()).await,
+            }
+            // Mapping is CPU work: let other tasks (the HTTP edge) run between records.
+            tokio::task::yield_now().await;
+        }
+        let n_outputs = outputs.len() as u64;
+        if !append_with_retry(&*log, output_topic, outputs, &config, &stats, &cancel).await {
+            return rewind_and_stop(consumer.as_mut()).await;
+        }
+        if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
+            return rewind_and_stop(consumer.as_mut()).await;
+        }
+        stats.sent_events_total.fetch_add(n_outputs, Ordering::Relaxed);
+        commit(consumer.as_mut(), &batch, &stats).await?;
+    }
+    Ok(())
+}
+
+/// Runs `sink` over the records topic until `cancel` fires.
+pub async fn run_sink<S: Sink>(
+    log: Arc<dyn EventLog>,
+    mut sink: S,
+    input_topic: &str,
+    config: RunnerConfig,
+    stats: Arc<PipelineStats>,
+    cancel: CancellationToken,
+) -> BackendResult<()> {
+    let dlq_topic = topics::dlq(input_topic);
+    let mut consumer = log.subscribe(input_topic, &config.group).await?;
+    while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
+        stats.received_events_total.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let mut decoded = Vec::with_capacity(batch.len());
+        let mut dead = Vec::new();
+        for record in &batch {
+            match serde_json::from_slice::<Record>(&record.value) {
+                Ok(value) => decoded.push((record, value)),
+                Err(error) => dead.push(dead_letter(record, &format!("undecodable record: {error}"))),
+            }
+        }
+        let records: Vec<Record> = decoded.iter().map(|(_, r)| r.clone()).collect();
+        let n_records = records.len() as u64;
+        match with_retry!(Backoff::new(&config, &stats, &cancel), sink.write(records.clone()).await) {
+            Some(Ok(_)) => {}
+            Some(Err(reason)) => {
+                // The batch holds a poison record: write one by one to find it, so its
+                // neighbours are still stored.
+                tracing::warn!(sink = sink.name(), %reason, "batch rejected; retrying record by record");
+                for (consumed, record) in decoded {
+                    match with_retry!(
+                        Backoff::new(&config, &stats, &cancel),
+                        sink.write(vec![record.clone()]).await
+                    ) {
+                        Some(Ok(_)) => {}
+                        Some(Err(reason)) => dead.push(dead_letter(consumed, &reason)),
+                        None => return rewind_and_stop(consumer.as_mut()).await,
+                    }
+                }
+            }
+            None => return rewind_and_stop(consumer.as_mut()).await,
+        }
+        if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
+            return rewind_and_stop(consumer.as_mut()).await;
+        }
+        stats.sent_events_total.fetch_add(n_records, Ordering::Relaxed);
+        commit(consumer.as_mut(), &batch, &stats).await?;
+    }
+    Ok(())
+}
+
+/// Polls until a non-empty batch arrives; `None` once shutdown started.
+async fn next_batch(
+    consumer: &mut dyn LogConsumer,
+    config: &RunnerConfig,
+    cancel: &CancellationToken,
+) -> BackendResult<Option<Vec<ConsumedRecord>>> {
+    loop {
+        let polled = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Ok(None),
+            polled = consumer.poll(config.batch_max_records, config.batch_max_wait) => polled,
+        };
+        match polled {
+            Ok(batch) if batch.is_empty() => {}
+            Ok(batch) => return Ok(Some(batch)),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, "failed to poll the event log; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn append_with_retry(
+    log: &dyn EventLog,
+    topic: &str,
+    records: Vec<LogRecord>,
+    config: &RunnerConfig,
+    stats: &PipelineStats,
+    cancel: &CancellationToken,
+) -> bool {
+    if records.is_empty() {
+        return true;
+    }
+    let appended = with_retry!(
+        Backoff::new(config, stats, cancel),
+        log.append(topic, records.clone()).await.map_err(StageError::Transient)
+    );
+    matches!(appended, Some(Ok(())))
+}
+
+async fn deliver_dead_letters(
+    log: &dyn EventLog,
+    dlq_topic: &str,
+    dead: Vec<LogRecord>,
+    config: &RunnerConfig,
+    stats: &PipelineStats,
+    cancel: &CancellationToken,
+) -> bool {
+    let n_dead = dead.len() as u64;
+    if n_dead > 0 {
+        tracing::warn!(dlq_topic, n_dead, "sending poison records to the dead-letter topic");
+    }
+    let delivered = append_with_retry(log, dlq_topic, dead, config, stats, cancel).await;
+    if delivered {
+        stats.dead_lettered_total.fetch_add(n_dead, Ordering::Relaxed);
+    }
+    delivered
+}
+
+/// Wraps a poison record with where it came from and why it failed, so it can be inspected and
+/// replayed from the DLQ.
+fn dead_letter(record: &ConsumedRecord, reason: &str) -> LogRecord {
+    let body = serde_json::json!({
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "error": reason,
+        "value_base64": base64::engine::general_purpose::STANDARD.encode(&record.value),
+    });
+    LogRecord { key: record.key.clone(), value: Bytes::from(body.to_string()) }
+}
+
+async fn commit(
+    consumer: &mut dyn LogConsumer,
+    batch: &[ConsumedRecord],
+    stats: &PipelineStats,
+) -> BackendResult<()> {
+    if let Some(last) = batch.last() {
+        consumer.commit(last.partition, last.offset).await?;
+        stats.committed_offset.store(last.offset as u64 + 1, Ordering::Relaxed);
+        stats.batches_total.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Leaves the uncommitted batch for the next run and stops.
+async fn rewind_and_stop(consumer: &mut dyn LogConsumer) -> Result<(), BackendError> {
+    consumer.rewind().await
+}

@@ -1,0 +1,162 @@
+//! The shared state of every ingest handler: the log, the authenticator, the limits and the
+//! in-flight byte budget.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use periscope_core::auth::{AuthContext, AuthScope, Authenticator};
+use periscope_core::config::ServerConfig;
+use periscope_core::log::{EventLog, LogRecord};
+use periscope_core::topics;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::IngestError;
+
+/// Bodies at most this large are decoded on the async task; larger ones (and every gzip body,
+/// whose inflated size is unknown up front) go to the blocking pool so that no async task
+/// blocks for much more than the ~500 µs our style guide allows.
+const DEFAULT_BLOCKING_THRESHOLD_BYTES: usize = 16 * 1024;
+
+/// The request limits of the ingest edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// Largest accepted request body, after decompression, in bytes.
+    pub max_body_bytes: usize,
+    /// Request bytes processed at once; beyond this requests get 429 / `RESOURCE_EXHAUSTED`.
+    pub max_inflight_bytes: usize,
+    /// Deadline of one request, from the first header to the acknowledgement.
+    pub request_timeout: Duration,
+    /// Bodies larger than this are decoded on the blocking pool.
+    pub blocking_threshold_bytes: usize,
+}
+
+impl IngestLimits {
+    /// Returns the limits of `server`, with the default blocking threshold.
+    pub fn from_config(server: &ServerConfig) -> Self {
+        Self {
+            max_body_bytes: server.max_body_bytes,
+            max_inflight_bytes: server.max_inflight_bytes,
+            request_timeout: server.request_timeout,
+            blocking_threshold_bytes: DEFAULT_BLOCKING_THRESHOLD_BYTES,
+        }
+    }
+}
+
+/// Everything an ingest handler needs; cheap to clone (all shared behind `Arc`s).
+#[derive(Debug, Clone)]
+pub struct IngestState {
+    log: Arc<dyn EventLog>,
+    auth: Authenticator,
+    limits: IngestLimits,
+    /// One permit per request byte being processed (Quickwit's `MemoryCapacity` idea).
+    inflight: Arc<Semaphore>,
+}
+
+impl IngestState {
+    /// Returns the state of an ingest edge appending to `log` and verifying keys with `auth`.
+    ///
+    /// The in-flight budget is clamped to what a tokio semaphore can hold; `Config::validate`
+    /// already guarantees it is at least `max_body_bytes`, so one maximal request always fits.
+    pub fn new(log: Arc<dyn EventLog>, auth: Authenticator, limits: IngestLimits) -> Self {
+        let permits = limits.max_inflight_bytes.clamp(1, Semaphore::MAX_PERMITS);
+        Self { log, auth, limits, inflight: Arc::new(Semaphore::new(permits)) }
+    }
+
+    /// Returns the limits this state enforces.
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+
+    /// Returns the number of in-flight bytes currently free (for metrics and tests).
+    pub fn available_inflight_bytes(&self) -> usize {
+        self.inflight.available_permits()
+    }
+
+    /// Authenticates an `Authorization` header value.
+    pub(crate) async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AuthContext, IngestError> {
+        Ok(self.auth.authenticate(authorization).await?)
+    }
+
+    /// Authenticates and requires full (Basic) access, as every endpoint but scores does.
+    pub(crate) async fn authenticate_full(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AuthContext, IngestError> {
+        let context = self.authenticate(authorization).await?;
+        if context.scope != AuthScope::Full {
+            return Err(IngestError::ScopeDenied);
+        }
+        Ok(context)
+    }
+
+    /// Reserves `bytes` of the in-flight budget without waiting: overload is pushed back to the
+    /// client (429 / `RESOURCE_EXHAUSTED`) rather than queued.
+    pub(crate) fn try_reserve(&self, bytes: usize) -> Result<InflightPermit, IngestError> {
+        let mut permit = InflightPermit { permit: None };
+        permit.grow(self, bytes)?;
+        Ok(permit)
+    }
+
+    /// Appends `records` to the ingest topic in one call; returns once the log made them
+    /// durable. The caller acknowledges the client only after this returned `Ok`.
+    pub(crate) async fn append(&self, records: Vec<LogRecord>) -> Result<(), IngestError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.log.append(topics::INGEST, records).await.map_err(IngestError::LogUnavailable)
+    }
+
+    /// Runs `request` under the configured request deadline.
+    pub(crate) async fn with_timeout<T>(
+        &self,
+        request: impl Future<Output = Result<T, IngestError>>,
+    ) -> Result<T, IngestError> {
+        let timeout = self.limits.request_timeout;
+        tokio::time::timeout(timeout, request).await.map_err(|_| IngestError::Timeout(timeout))?
+    }
+
+    /// Runs `work` on the async task when `size` is small, else on the blocking pool.
+    pub(crate) async fn run_decode<T, F>(&self, size: usize, inline: bool, work: F) -> Result<T, IngestError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, IngestError> + Send + 'static,
+    {
+        if inline && size <= self.limits.blocking_threshold_bytes {
+            return work();
+        }
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| IngestError::Internal(format!("decode task failed: {error}")))?
+    }
+}
+
+/// A reservation of in-flight bytes, released when dropped (after the response is built).
+#[derive(Debug)]
+pub(crate) struct InflightPermit {
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl InflightPermit {
+    /// Adds `bytes` to this reservation, or fails with `Overloaded` leaving it unchanged.
+    pub(crate) fn grow(&mut self, state: &IngestState, bytes: usize) -> Result<(), IngestError> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        let overloaded = || IngestError::Overloaded { limit: state.limits.max_inflight_bytes };
+        let count = u32::try_from(bytes).map_err(|_| overloaded())?;
+        let more = state.inflight.clone().try_acquire_many_owned(count).map_err(|_| overloaded())?;
+        match &mut self.permit {
+            Some(permit) => permit.merge(more),
+            None => self.permit = Some(more),
+        }
+        Ok(())
+    }
+
+    /// Returns the number of bytes reserved.
+    pub(crate) fn bytes(&self) -> usize {
+        self.permit.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+}

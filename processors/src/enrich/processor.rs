@@ -1,0 +1,105 @@
+//! The enrich processor: one raw ingest event in, merge-ready records out.
+//!
+//! Decodes the `periscope.v1.Event` envelope, maps its body (OTLP spans, a Langfuse legacy
+//! event, or a score) to records, applies the masking rules, prices observations, and emits
+//! each record as JSON keyed by `project_id/trace_id`. An envelope that can never be mapped is
+//! poison and goes to the DLQ; a backend hiccup (the meta store while pricing) is transient.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use prost::Message as _;
+
+use periscope_core::config::MaskingRule;
+use periscope_core::log::{ConsumedRecord, LogRecord};
+use periscope_core::meta::MetaStore;
+use periscope_core::model::Record;
+use periscope_core::pipeline::{Processor, StageError};
+use periscope_core::topics;
+use periscope_proto::pv1::{self, event::Body};
+
+use super::mask::Masker;
+use super::{langfuse, otlp};
+use crate::cost::Pricer;
+
+/// Maps ingest events to records (see the module docs).
+#[derive(Debug)]
+pub struct EnrichProcessor {
+    masker: Masker,
+    pricer: Pricer,
+}
+
+impl EnrichProcessor {
+    /// Returns a processor applying `masking_rules` and pricing with built-in and project models.
+    pub fn new(masking_rules: &[MaskingRule], meta: Arc<dyn MetaStore>) -> Result<Self, regex::Error> {
+        Ok(Self { masker: Masker::new(masking_rules)?, pricer: Pricer::new(meta) })
+    }
+
+    /// Maps one decoded envelope to records (no masking or pricing).
+    pub fn map_event(event: &pv1::Event) -> Result<Vec<Record>, StageError> {
+        let received_at = DateTime::<Utc>::from_timestamp_nanos(event.received_at_unix_nano);
+        let project_id = event.project_id.as_str();
+        match &event.body {
+            Some(Body::OtlpSpans(resource_spans)) => {
+                Ok(otlp::map_resource_spans(project_id, resource_spans, received_at))
+            }
+            Some(Body::LangfuseEvent(legacy)) => {
+                let parsed = periscope_core::langfuse::event_from_parts(
+                    &legacy.envelope_id,
+                    &legacy.event_type,
+                    &legacy.timestamp,
+                    &legacy.body_json,
+                )
+                .map_err(|error| StageError::Poison(format!("invalid langfuse event: {error}")))?;
+                langfuse::map_ingestion_event(project_id, &parsed, received_at)
+                    .map_err(|error| StageError::Poison(format!("unmappable langfuse event: {error}")))
+            }
+            Some(Body::ScoreJson(json)) => {
+                let value: serde_json::Value = serde_json::from_slice(json)
+                    .map_err(|error| StageError::Poison(format!("score is not json: {error}")))?;
+                let score = periscope_core::langfuse::parse_score(&value)
+                    .map_err(|error| StageError::Poison(format!("invalid score: {error}")))?;
+                Ok(vec![Record::Score(langfuse::map_score(project_id, &score, received_at))])
+            }
+            Some(Body::DatasetRunItemJson(_)) | Some(Body::BlobRef(_)) => Err(StageError::Poison(
+                "event body kind is not supported by this version of the enrich processor".to_owned(),
+            )),
+            None => Err(StageError::Poison("event has no body".to_owned())),
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for EnrichProcessor {
+    fn name(&self) -> &'static str {
+        "enrich"
+    }
+
+    async fn process(&self, record: &ConsumedRecord) -> Result<Vec<LogRecord>, StageError> {
+        let event = pv1::Event::decode(record.value.as_ref())
+            .map_err(|error| StageError::Poison(format!("undecodable event envelope: {error}")))?;
+        if event.schema_version > 1 {
+            return Err(StageError::Poison(format!(
+                "event schema version {} is newer than this processor understands",
+                event.schema_version
+            )));
+        }
+        let mut records = Self::map_event(&event)?;
+        let mut output = Vec::with_capacity(records.len());
+        for record in &mut records {
+            if !self.masker.is_empty() {
+                self.masker.apply(record);
+            }
+            if let Record::Observation(observation) = record {
+                self.pricer.apply(observation).await?;
+            }
+            let value = serde_json::to_vec(record)
+                .map_err(|error| StageError::Poison(format!("failed to encode a record: {error}")))?;
+            let key = topics::trace_key(record.project_id(), record.trace_id().unwrap_or(""));
+            output.push(LogRecord { key: Bytes::from(key), value: Bytes::from(value) });
+        }
+        Ok(output)
+    }
+}

@@ -1,0 +1,76 @@
+//! Bulk statements shared by the write path: loading stored rows by key and multi-row upserts.
+
+use periscope_core::error::BackendResult;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::group::Key;
+use crate::sqlite::connect::db_error;
+
+/// Keys per `IN (...)` lookup: well under SQLite's 32766 bound parameters.
+const KEYS_PER_SELECT: usize = 500;
+
+/// Returns the rows of `table` (selecting `columns`) whose `(project_id, id)` is in `keys`.
+///
+/// `keys` must be sorted (they come from a `BTreeMap`), so each query covers one project.
+pub(crate) async fn fetch_by_keys(
+    connection: &mut SqliteConnection,
+    table: &'static str,
+    columns: &'static str,
+    keys: &[&Key],
+) -> BackendResult<Vec<SqliteRow>> {
+    let context = format!("failed to load stored rows of table {table}");
+    let mut rows = Vec::with_capacity(keys.len());
+    for same_project in keys.chunk_by(|a, b| a.0 == b.0) {
+        let project_id = same_project[0].0.as_str();
+        for chunk in same_project.chunks(KEYS_PER_SELECT) {
+            let mut query = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {columns} FROM {table} WHERE project_id = "
+            ));
+            query.push_bind(project_id).push(" AND id IN (");
+            let mut ids = query.separated(", ");
+            for key in chunk {
+                ids.push_bind(key.1.as_str());
+            }
+            ids.push_unseparated(")");
+            let mut fetched = query
+                .build()
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(|error| db_error(&context, error))?;
+            rows.append(&mut fetched);
+        }
+    }
+    Ok(rows)
+}
+
+/// Returns the `INSERT ... VALUES` head of an upsert into `table`.
+pub(crate) fn insert_head(table: &str, columns: &[&str]) -> String {
+    format!("INSERT INTO {table} ({}) ", columns.join(", "))
+}
+
+/// Returns the `ON CONFLICT` tail of an upsert keyed by `(project_id, id)` that overwrites every
+/// other column with the new (already merged) values.
+pub(crate) fn upsert_tail(columns: &[&str]) -> String {
+    let assignments: Vec<String> = columns
+        .iter()
+        .filter(|column| !matches!(**column, "project_id" | "id"))
+        .map(|column| format!("{column} = excluded.{column}"))
+        .collect();
+    format!(" ON CONFLICT (project_id, id) DO UPDATE SET {}", assignments.join(", "))
+}
+
+/// Returns how many rows fit in one multi-row insert of `n_columns` columns.
+pub(crate) fn rows_per_insert(n_columns: usize) -> usize {
+    (2000 / n_columns).max(1)
+}
+
+/// Executes a built statement.
+pub(crate) async fn execute(
+    connection: &mut SqliteConnection,
+    mut query: QueryBuilder<'_, Sqlite>,
+    context: &str,
+) -> BackendResult<()> {
+    query.build().execute(&mut *connection).await.map_err(|error| db_error(context, error))?;
+    Ok(())
+}

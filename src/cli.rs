@@ -1,0 +1,98 @@
+//! Command-line flags. Everything else is configuration (defaults < file < environment).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Periscope: observability and evaluation for LLM applications.
+#[derive(Debug, Parser)]
+#[command(name = "periscope", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Runs every role (ingest, processors, sinks, query API) in one process.
+    Serve(ServeArgs),
+    /// Manages projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    /// Manages API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// Flags shared by every command that opens the data directory.
+#[derive(Debug, Args)]
+pub(crate) struct CommonArgs {
+    /// Configuration file (TOML); see deploy/config.example.toml.
+    #[arg(long, env = "PERISCOPE_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Where the embedded backends keep their files (overrides storage.data_dir).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `info,periscope_ingest=debug`.
+    #[arg(long, env = "PERISCOPE_LOG", default_value = "info")]
+    pub(crate) log_filter: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub(crate) log_json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// HTTP listener: Langfuse API, OTLP/HTTP, health (overrides server.http_addr).
+    #[arg(long)]
+    pub(crate) http_addr: Option<SocketAddr>,
+    /// gRPC listener: OTLP/gRPC and the native ingest service (overrides server.grpc_addr).
+    #[arg(long)]
+    pub(crate) grpc_addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectCommand {
+    /// Creates a project (idempotent for the same id).
+    Create(ProjectCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProjectCreateArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Display name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Project id (default: derived from the name).
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Creates an API key pair for a project and prints it once.
+    Create(KeyCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyCreateArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Project id.
+    #[arg(long)]
+    pub(crate) project: String,
+    /// Use this public key instead of a random one.
+    #[arg(long, requires = "secret_key")]
+    pub(crate) public_key: Option<String>,
+    /// Use this secret key instead of a random one.
+    #[arg(long, requires = "public_key")]
+    pub(crate) secret_key: Option<String>,
+}

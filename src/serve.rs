@@ -1,0 +1,187 @@
+//! `periscope serve`: every role in one process on the embedded backends.
+//!
+//! Start-up order: config → telemetry → backends → initial project → pipelines → listeners.
+//! Shutdown order (SIGINT/SIGTERM): readiness off → listeners stop accepting and drain →
+//! pipelines finish their batch and commit → exit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+
+use periscope_core::auth::Authenticator;
+use periscope_core::cache::in_process::InProcessCache;
+use periscope_core::config::Config;
+use periscope_core::log::EventLog;
+use periscope_core::log::embedded::EmbeddedLog;
+use periscope_core::meta::MetaStore;
+use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
+use periscope_core::shutdown::{Shutdown, signal};
+use periscope_core::store::TraceStore;
+use periscope_core::telemetry::{self, LogFormat};
+use periscope_core::topics;
+use periscope_processors::enrich::EnrichProcessor;
+use periscope_sinks::TraceStoreSink;
+
+use crate::backends::{load_config, open_meta, open_traces, seed_initial_project};
+use crate::cli::ServeArgs;
+
+/// Pipelines get this long after the listeners closed to finish their current batch.
+const PIPELINE_DRAIN: Duration = Duration::from_secs(10);
+
+/// Runs `periscope serve` until a signal arrives.
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let format = if args.common.log_json { LogFormat::Json } else { LogFormat::Text };
+    telemetry::init(&args.common.log_filter, format).map_err(anyhow::Error::msg)?;
+    let mut config = load_config(&args.common)?;
+    if let Some(addr) = args.http_addr {
+        config.server.http_addr = addr;
+    }
+    if let Some(addr) = args.grpc_addr {
+        config.server.grpc_addr = addr;
+    }
+    let data_dir = config.storage.data_dir.clone();
+    let meta = open_meta(&data_dir).await?;
+    let traces = open_traces(&data_dir).await?;
+    seed_initial_project(meta.as_ref()).await?;
+    let log: Arc<dyn EventLog> = Arc::new(
+        EmbeddedLog::open(&data_dir.join("log"), &config.log).context("failed to open the event log")?,
+    );
+    for topic in [topics::INGEST, topics::RECORDS] {
+        log.ensure_topic(topic).await?;
+    }
+    let meta: Arc<dyn MetaStore> = meta;
+    let traces: Arc<dyn TraceStore> = traces;
+    let auth = Authenticator::new(meta.clone(), Arc::new(InProcessCache::new()), config.auth.cache_ttl);
+
+    let shutdown = Shutdown::new();
+    let pipelines = Shutdown::new();
+    spawn_pipelines(&config, &log, &meta, &traces, &pipelines)?;
+
+    let ready = Arc::new(AtomicBool::new(true));
+    let http = build_http_router(&config, &log, &meta, &traces, &auth, ready.clone());
+    let http_listener = tokio::net::TcpListener::bind(config.server.http_addr)
+        .await
+        .with_context(|| format!("failed to listen on {} (server.http_addr)", config.server.http_addr))?;
+    let grpc_listener = tokio::net::TcpListener::bind(config.server.grpc_addr)
+        .await
+        .with_context(|| format!("failed to listen on {} (server.grpc_addr)", config.server.grpc_addr))?;
+    tracing::info!(
+        http = %config.server.http_addr,
+        grpc = %config.server.grpc_addr,
+        data_dir = %data_dir.display(),
+        "periscope is serving"
+    );
+
+    let http_task = shutdown.spawn({
+        let token = shutdown.token();
+        async move {
+            axum::serve(http_listener, http)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+        }
+    });
+    let grpc_routes = periscope_ingest::grpc_routes(ingest_state(&config, &log, &auth));
+    let grpc_task = shutdown.spawn({
+        let token = shutdown.token();
+        async move {
+            let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+            tonic::transport::Server::builder()
+                .add_routes(grpc_routes)
+                .serve_with_incoming_shutdown(incoming, async move { token.cancelled().await })
+                .await
+        }
+    });
+
+    signal().await;
+    tracing::info!("shutting down: refusing new requests and draining in-flight ones");
+    ready.store(false, Ordering::Relaxed);
+    shutdown.trigger();
+    shutdown.wait_for_tasks().await;
+    if let Ok(Err(error)) = http_task.await {
+        tracing::warn!(%error, "http server ended with an error");
+    }
+    if let Ok(Err(error)) = grpc_task.await {
+        tracing::warn!(%error, "grpc server ended with an error");
+    }
+    pipelines.trigger();
+    if tokio::time::timeout(PIPELINE_DRAIN, pipelines.wait_for_tasks()).await.is_err() {
+        tracing::warn!("pipelines did not finish in time; uncommitted batches will be re-read on start");
+    }
+    tracing::info!("periscope stopped");
+    Ok(())
+}
+
+fn ingest_state(config: &Config, log: &Arc<dyn EventLog>, auth: &Authenticator) -> periscope_ingest::IngestState {
+    periscope_ingest::IngestState::new(log.clone(), auth.clone(), periscope_ingest::IngestLimits::from_config(&config.server))
+}
+
+fn build_http_router(
+    config: &Config,
+    log: &Arc<dyn EventLog>,
+    meta: &Arc<dyn MetaStore>,
+    traces: &Arc<dyn TraceStore>,
+    auth: &Authenticator,
+    ready: Arc<AtomicBool>,
+) -> Router {
+    let api = periscope_api::router(periscope_api::ApiState {
+        traces: traces.clone(),
+        meta: meta.clone(),
+        auth: auth.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+    });
+    let ingest = periscope_ingest::http_router(ingest_state(config, log, auth));
+    let probes = Router::new()
+        .route("/livez", get(|| async { StatusCode::OK }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.load(Ordering::Relaxed);
+                async move { if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE } }
+            }),
+        );
+    ingest.merge(api).merge(probes)
+}
+
+fn spawn_pipelines(
+    config: &Config,
+    log: &Arc<dyn EventLog>,
+    meta: &Arc<dyn MetaStore>,
+    traces: &Arc<dyn TraceStore>,
+    pipelines: &Shutdown,
+) -> anyhow::Result<()> {
+    let runner = |group: &str| RunnerConfig {
+        group: group.to_owned(),
+        batch_max_records: config.pipeline.batch_max_records,
+        batch_max_wait: config.pipeline.batch_max_wait,
+        max_backoff: Duration::from_millis(config.pipeline.max_retry_backoff_ms),
+    };
+    let enrich = EnrichProcessor::new(&config.masking.rules, meta.clone())
+        .context("invalid masking rules (masking.rules)")?;
+    pipelines.spawn({
+        let (log, config, cancel) = (log.clone(), runner("periscope-enrich"), pipelines.token());
+        async move {
+            let stats = Arc::new(PipelineStats::default());
+            let result =
+                run_processor(log, enrich, topics::INGEST, topics::RECORDS, config, stats, cancel).await;
+            if let Err(error) = result {
+                tracing::error!(%error, "the enrich pipeline stopped");
+            }
+        }
+    });
+    let sink = TraceStoreSink::new(traces.clone());
+    pipelines.spawn({
+        let (log, config, cancel) = (log.clone(), runner("periscope-sink-traces"), pipelines.token());
+        async move {
+            let stats = Arc::new(PipelineStats::default());
+            if let Err(error) = run_sink(log, sink, topics::RECORDS, config, stats, cancel).await {
+                tracing::error!(%error, "the trace sink pipeline stopped");
+            }
+        }
+    });
+    Ok(())
+}
