@@ -15,7 +15,12 @@ pub(crate) async fn create_project(args: ProjectCreateArgs) -> anyhow::Result<()
     let meta = open_meta(&config.storage.data_dir).await?;
     let id = args.id.unwrap_or_else(|| project_id_from_name(&args.name));
     let project = meta.upsert_project(&id, &args.name).await?;
-    writeln!(std::io::stdout(), "project {} ({})", project.id, project.name)?;
+    writeln!(
+        std::io::stdout(),
+        "project {} ({})",
+        project.id,
+        project.name
+    )?;
     Ok(())
 }
 
@@ -23,9 +28,12 @@ pub(crate) async fn create_project(args: ProjectCreateArgs) -> anyhow::Result<()
 pub(crate) async fn create_key(args: KeyCreateArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common)?;
     let meta = open_meta(&config.storage.data_dir).await?;
-    meta.get_project(&args.project)
-        .await?
-        .with_context(|| format!("project {} does not exist; create it with `periscope project create`", args.project))?;
+    meta.get_project(&args.project).await?.with_context(|| {
+        format!(
+            "project {} does not exist; create it with `periscope project create`",
+            args.project
+        )
+    })?;
     let (public_key, secret_key) = match (args.public_key, args.secret_key) {
         (Some(public_key), Some(secret_key)) => (public_key, secret_key),
         _ => (

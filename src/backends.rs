@@ -44,10 +44,20 @@ pub(crate) fn project_id_from_name(name: &str) -> String {
     let id: String = name
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let id = id.trim_matches('-').to_owned();
-    if id.is_empty() { "default".to_owned() } else { id }
+    if id.is_empty() {
+        "default".to_owned()
+    } else {
+        id
+    }
 }
 
 /// Stores a key pair for `project_id` (unchanged if the public key exists).
@@ -84,7 +94,11 @@ pub(crate) async fn store_key(
 }
 
 fn last_chars(text: &str, n: usize) -> &str {
-    let start = text.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(i, _)| i);
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
     &text[start..]
 }
 
@@ -94,17 +108,44 @@ pub(crate) async fn seed_initial_project(meta: &dyn MetaStore) -> anyhow::Result
     let secret_key = std::env::var("PERISCOPE_INIT_PROJECT_SECRET_KEY").ok();
     let (public_key, secret_key) = match (public_key, secret_key) {
         (Some(public_key), Some(secret_key)) => (public_key, secret_key),
-        (None, None) => return Ok(()),
+        (None, None) => return create_first_project(meta).await,
         _ => anyhow::bail!(
             "set both PERISCOPE_INIT_PROJECT_PUBLIC_KEY and PERISCOPE_INIT_PROJECT_SECRET_KEY, or neither"
         ),
     };
-    anyhow::ensure!(!public_key.is_empty(), "PERISCOPE_INIT_PROJECT_PUBLIC_KEY is empty");
-    anyhow::ensure!(secret_key.len() >= 8, "PERISCOPE_INIT_PROJECT_SECRET_KEY must have at least 8 characters");
-    let name = std::env::var("PERISCOPE_INIT_PROJECT_NAME").unwrap_or_else(|_| "Default".to_owned());
-    let id = std::env::var("PERISCOPE_INIT_PROJECT_ID").unwrap_or_else(|_| project_id_from_name(&name));
+    anyhow::ensure!(
+        !public_key.is_empty(),
+        "PERISCOPE_INIT_PROJECT_PUBLIC_KEY is empty"
+    );
+    anyhow::ensure!(
+        secret_key.len() >= 8,
+        "PERISCOPE_INIT_PROJECT_SECRET_KEY must have at least 8 characters"
+    );
+    let name =
+        std::env::var("PERISCOPE_INIT_PROJECT_NAME").unwrap_or_else(|_| "Default".to_owned());
+    let id =
+        std::env::var("PERISCOPE_INIT_PROJECT_ID").unwrap_or_else(|_| project_id_from_name(&name));
     meta.upsert_project(&id, &name).await?;
     store_key(meta, &id, &public_key, &secret_key).await?;
     tracing::info!(project_id = %id, %public_key, "initial project and api key are ready");
+    Ok(())
+}
+
+/// On a fresh data directory without `PERISCOPE_INIT_PROJECT_*`, creates a `default` project
+/// with a random key pair and logs it once, so a first run is usable without any setup.
+async fn create_first_project(meta: &dyn MetaStore) -> anyhow::Result<()> {
+    if !meta.list_projects().await?.is_empty() {
+        return Ok(());
+    }
+    let public_key = format!("pk-lf-{}", periscope_core::ids::random_hex(16)?);
+    let secret_key = format!("sk-lf-{}", periscope_core::ids::random_hex(24)?);
+    meta.upsert_project("default", "Default").await?;
+    store_key(meta, "default", &public_key, &secret_key).await?;
+    tracing::warn!(
+        project_id = "default",
+        %public_key,
+        %secret_key,
+        "created a first project and api key; save the secret key now, it is not shown again"
+    );
     Ok(())
 }

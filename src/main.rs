@@ -17,15 +17,24 @@ use cli::{Cli, Command, KeyCommand, ProjectCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(error) => return fail(anyhow::Error::new(error).context("failed to start the async runtime")),
+        Err(error) => {
+            return fail(anyhow::Error::new(error).context("failed to start the async runtime"));
+        }
     };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
-            Command::Project { command: ProjectCommand::Create(args) } => admin::create_project(args).await,
-            Command::Key { command: KeyCommand::Create(args) } => admin::create_key(args).await,
+            Command::Project {
+                command: ProjectCommand::Create(args),
+            } => admin::create_project(args).await,
+            Command::Key {
+                command: KeyCommand::Create(args),
+            } => admin::create_key(args).await,
         }
     });
     match result {

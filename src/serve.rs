@@ -32,10 +32,16 @@ use crate::cli::ServeArgs;
 
 /// Pipelines get this long after the listeners closed to finish their current batch.
 const PIPELINE_DRAIN: Duration = Duration::from_secs(10);
+/// Concurrent gRPC requests per connection.
+const GRPC_CONCURRENCY_PER_CONNECTION: usize = 32;
 
 /// Runs `periscope serve` until a signal arrives.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let format = if args.common.log_json { LogFormat::Json } else { LogFormat::Text };
+    let format = if args.common.log_json {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    };
     telemetry::init(&args.common.log_filter, format).map_err(anyhow::Error::msg)?;
     let mut config = load_config(&args.common)?;
     if let Some(addr) = args.http_addr {
@@ -49,27 +55,48 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let traces = open_traces(&data_dir).await?;
     seed_initial_project(meta.as_ref()).await?;
     let log: Arc<dyn EventLog> = Arc::new(
-        EmbeddedLog::open(&data_dir.join("log"), &config.log).context("failed to open the event log")?,
+        EmbeddedLog::open(&data_dir.join("log"), &config.log)
+            .context("failed to open the event log")?,
     );
     for topic in [topics::INGEST, topics::RECORDS] {
         log.ensure_topic(topic).await?;
     }
     let meta: Arc<dyn MetaStore> = meta;
     let traces: Arc<dyn TraceStore> = traces;
-    let auth = Authenticator::new(meta.clone(), Arc::new(InProcessCache::new()), config.auth.cache_ttl);
+    let auth = Authenticator::new(
+        meta.clone(),
+        Arc::new(InProcessCache::new()),
+        config.auth.cache_ttl,
+    );
 
     let shutdown = Shutdown::new();
     let pipelines = Shutdown::new();
     spawn_pipelines(&config, &log, &meta, &traces, &pipelines)?;
 
     let ready = Arc::new(AtomicBool::new(true));
-    let http = build_http_router(&config, &log, &meta, &traces, &auth, ready.clone());
+    // One state for both listeners, so HTTP and gRPC share one in-flight byte budget.
+    let ingest = periscope_ingest::IngestState::new(
+        log.clone(),
+        auth.clone(),
+        periscope_ingest::IngestLimits::from_config(&config.server),
+    );
+    let http = build_http_router(&ingest, &meta, &traces, &auth, ready.clone());
     let http_listener = tokio::net::TcpListener::bind(config.server.http_addr)
         .await
-        .with_context(|| format!("failed to listen on {} (server.http_addr)", config.server.http_addr))?;
+        .with_context(|| {
+            format!(
+                "failed to listen on {} (server.http_addr)",
+                config.server.http_addr
+            )
+        })?;
     let grpc_listener = tokio::net::TcpListener::bind(config.server.grpc_addr)
         .await
-        .with_context(|| format!("failed to listen on {} (server.grpc_addr)", config.server.grpc_addr))?;
+        .with_context(|| {
+            format!(
+                "failed to listen on {} (server.grpc_addr)",
+                config.server.grpc_addr
+            )
+        })?;
     tracing::info!(
         http = %config.server.http_addr,
         grpc = %config.server.grpc_addr,
@@ -85,12 +112,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await
         }
     });
-    let grpc_routes = periscope_ingest::grpc_routes(ingest_state(&config, &log, &auth));
+    let grpc_routes = periscope_ingest::grpc_routes(ingest);
     let grpc_task = shutdown.spawn({
         let token = shutdown.token();
         async move {
             let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+            // tonic buffers a whole message before the handler reserves in-flight bytes, so
+            // bound the requests per connection to keep memory bounded.
             tonic::transport::Server::builder()
+                .concurrency_limit_per_connection(GRPC_CONCURRENCY_PER_CONNECTION)
                 .add_routes(grpc_routes)
                 .serve_with_incoming_shutdown(incoming, async move { token.cancelled().await })
                 .await
@@ -109,20 +139,20 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(%error, "grpc server ended with an error");
     }
     pipelines.trigger();
-    if tokio::time::timeout(PIPELINE_DRAIN, pipelines.wait_for_tasks()).await.is_err() {
-        tracing::warn!("pipelines did not finish in time; uncommitted batches will be re-read on start");
+    if tokio::time::timeout(PIPELINE_DRAIN, pipelines.wait_for_tasks())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "pipelines did not finish in time; uncommitted batches will be re-read on start"
+        );
     }
     tracing::info!("periscope stopped");
     Ok(())
 }
 
-fn ingest_state(config: &Config, log: &Arc<dyn EventLog>, auth: &Authenticator) -> periscope_ingest::IngestState {
-    periscope_ingest::IngestState::new(log.clone(), auth.clone(), periscope_ingest::IngestLimits::from_config(&config.server))
-}
-
 fn build_http_router(
-    config: &Config,
-    log: &Arc<dyn EventLog>,
+    ingest: &periscope_ingest::IngestState,
     meta: &Arc<dyn MetaStore>,
     traces: &Arc<dyn TraceStore>,
     auth: &Authenticator,
@@ -134,14 +164,20 @@ fn build_http_router(
         auth: auth.clone(),
         version: env!("CARGO_PKG_VERSION"),
     });
-    let ingest = periscope_ingest::http_router(ingest_state(config, log, auth));
+    let ingest = periscope_ingest::http_router(ingest.clone());
     let probes = Router::new()
         .route("/livez", get(|| async { StatusCode::OK }))
         .route(
             "/readyz",
             get(move || {
                 let ready = ready.load(Ordering::Relaxed);
-                async move { if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE } }
+                async move {
+                    if ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                }
             }),
         );
     ingest.merge(api).merge(probes)
@@ -166,16 +202,28 @@ fn spawn_pipelines(
         let (log, config, cancel) = (log.clone(), runner("periscope-enrich"), pipelines.token());
         async move {
             let stats = Arc::new(PipelineStats::default());
-            let result =
-                run_processor(log, enrich, topics::INGEST, topics::RECORDS, config, stats, cancel).await;
+            let result = run_processor(
+                log,
+                enrich,
+                topics::INGEST,
+                topics::RECORDS,
+                config,
+                stats,
+                cancel,
+            )
+            .await;
             if let Err(error) = result {
                 tracing::error!(%error, "the enrich pipeline stopped");
             }
         }
     });
-    let sink = TraceStoreSink::new(traces.clone());
+    let sink = TraceStoreSink::new(traces.clone(), "sqlite");
     pipelines.spawn({
-        let (log, config, cancel) = (log.clone(), runner("periscope-sink-traces"), pipelines.token());
+        let (log, config, cancel) = (
+            log.clone(),
+            runner("periscope-sink-traces"),
+            pipelines.token(),
+        );
         async move {
             let stats = Arc::new(PipelineStats::default());
             if let Err(error) = run_sink(log, sink, topics::RECORDS, config, stats, cancel).await {

@@ -71,8 +71,14 @@ impl Authenticator {
     }
 
     /// Authenticates the value of an `Authorization` header.
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<AuthContext, AuthError> {
-        let header = authorization.map(str::trim).filter(|h| !h.is_empty()).ok_or(AuthError::Missing)?;
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AuthContext, AuthError> {
+        let header = authorization
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .ok_or(AuthError::Missing)?;
         let (scheme, credentials) = header.split_once(' ').ok_or(AuthError::Malformed(
             "expected \"Basic <base64>\" or \"Bearer <publicKey>\"",
         ))?;
@@ -83,9 +89,9 @@ impl Authenticator {
                 .map_err(|_| AuthError::Malformed("basic credentials are not valid base64"))?;
             let decoded = String::from_utf8(decoded)
                 .map_err(|_| AuthError::Malformed("basic credentials are not utf-8"))?;
-            let (public_key, secret_key) = decoded
-                .split_once(':')
-                .ok_or(AuthError::Malformed("basic credentials must be publicKey:secretKey"))?;
+            let (public_key, secret_key) = decoded.split_once(':').ok_or(AuthError::Malformed(
+                "basic credentials must be publicKey:secretKey",
+            ))?;
             let project_id = self.verify(public_key, Some(secret_key)).await?;
             return Ok(AuthContext {
                 project_id,
@@ -101,13 +107,18 @@ impl Authenticator {
                 scope: AuthScope::ScoresOnly,
             });
         }
-        Err(AuthError::Malformed("unsupported scheme; use Basic or Bearer"))
+        Err(AuthError::Malformed(
+            "unsupported scheme; use Basic or Bearer",
+        ))
     }
 
     /// Returns the project of a key pair (or of a public key alone when `secret` is `None`).
     async fn verify(&self, public_key: &str, secret: Option<&str>) -> Result<String, AuthError> {
         let cache_key = match secret {
-            Some(secret) => format!("auth:basic:{}", hash_secret(&format!("{public_key}:{secret}"))),
+            Some(secret) => format!(
+                "auth:basic:{}",
+                hash_secret(&format!("{public_key}:{secret}"))
+            ),
             None => format!("auth:bearer:{public_key}"),
         };
         // The cache is an optimisation: when it fails, fall through to the store.
@@ -117,7 +128,11 @@ impl Authenticator {
             }
             return String::from_utf8(cached.to_vec()).map_err(|_| AuthError::Invalid);
         }
-        let key = self.meta.find_api_key(public_key).await.map_err(AuthError::Unavailable)?;
+        let key = self
+            .meta
+            .find_api_key(public_key)
+            .await
+            .map_err(AuthError::Unavailable)?;
         let verified = key.filter(|key| match secret {
             Some(secret) => constant_time_eq(&key.secret_hash, &hash_secret(secret)),
             None => true,
@@ -140,5 +155,9 @@ impl Authenticator {
 
 /// Compares two hashes without an early exit, so timing reveals nothing about the match.
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }

@@ -148,27 +148,40 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("server.max_body_bytes", self.server.max_body_bytes as u64),
-            ("server.max_inflight_bytes", self.server.max_inflight_bytes as u64),
+            (
+                "server.max_inflight_bytes",
+                self.server.max_inflight_bytes as u64,
+            ),
             ("log.segment_bytes", self.log.segment_bytes),
             ("log.retention_bytes", self.log.retention_bytes),
-            ("pipeline.batch_max_records", self.pipeline.batch_max_records as u64),
+            (
+                "pipeline.batch_max_records",
+                self.pipeline.batch_max_records as u64,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
-                return Err(ConfigError::Invalid { key, message: "must be greater than 0".into() });
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "must be greater than 0".into(),
+                });
             }
         }
-        if self.server.max_inflight_bytes < self.server.max_body_bytes {
+        // A gzip request holds its wire bytes and its inflated bytes at once.
+        if self.server.max_inflight_bytes < 2 * self.server.max_body_bytes {
             return Err(ConfigError::Invalid {
                 key: "server.max_inflight_bytes",
-                message: "must be at least server.max_body_bytes".into(),
+                message: "must be at least twice server.max_body_bytes".into(),
             });
         }
         for rule in &self.masking.rules {
             if let Err(error) = regex::Regex::new(&rule.pattern) {
                 return Err(ConfigError::Invalid {
                     key: "masking.rules.pattern",
-                    message: format!("{:?} is not a valid regular expression: {error}", rule.pattern),
+                    message: format!(
+                        "{:?} is not a valid regular expression: {error}",
+                        rule.pattern
+                    ),
                 });
             }
         }

@@ -86,10 +86,16 @@ pub trait ServiceError: std::error::Error {
 pub enum BackendError {
     /// The backend cannot be reached or is overloaded; retrying may succeed.
     #[error("{backend} is unavailable: {message}")]
-    Unavailable { backend: &'static str, message: String },
+    Unavailable {
+        backend: &'static str,
+        message: String,
+    },
     /// The request was invalid for the backend; retrying will not help.
     #[error("{backend} rejected the request: {message}")]
-    Invalid { backend: &'static str, message: String },
+    Invalid {
+        backend: &'static str,
+        message: String,
+    },
     /// An object that must be unique exists already.
     #[error("{backend}: {what} already exists")]
     AlreadyExists { backend: &'static str, what: String },
@@ -114,7 +120,10 @@ pub enum BackendError {
 impl BackendError {
     /// Returns true when retrying the same operation may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable { .. } | Self::Io { .. } | Self::Other { .. })
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Io { .. } | Self::Other { .. }
+        )
     }
 }
 
@@ -129,7 +138,11 @@ impl ServiceError for BackendError {
     }
 
     fn retry(&self) -> Retry {
-        if self.is_transient() { Retry::AfterMillis(1000) } else { Retry::No }
+        if self.is_transient() {
+            Retry::AfterMillis(1000)
+        } else {
+            Retry::No
+        }
     }
 }
 

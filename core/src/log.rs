@@ -54,8 +54,11 @@ pub trait EventLog: Send + Sync + Debug + 'static {
 pub trait LogConsumer: Send + Debug {
     /// Returns up to `max_records` records, waiting at most `max_wait` for the first one.
     /// An empty result means nothing arrived in time.
-    async fn poll(&mut self, max_records: usize, max_wait: Duration)
-    -> BackendResult<Vec<ConsumedRecord>>;
+    async fn poll(
+        &mut self,
+        max_records: usize,
+        max_wait: Duration,
+    ) -> BackendResult<Vec<ConsumedRecord>>;
 
     /// Commits that every record up to and including `offset` on `partition` is processed.
     async fn commit(&mut self, partition: i32, offset: i64) -> BackendResult<()>;

@@ -5,8 +5,6 @@
 //! polling, batching, retries with capped exponential backoff, the dead-letter topic for
 //! poison messages, offset commits and draining on shutdown.
 
-
-
 mod runner;
 #[cfg(test)]
 mod tests;
@@ -19,8 +17,6 @@ use crate::model::Record;
 use crate::store::WriteSummary;
 
 pub use runner::{PipelineStats, RunnerConfig, run_processor, run_sink};
-
-
 
 /// How a plug-in failed.
 #[derive(Debug, thiserror::Error)]

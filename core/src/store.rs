@@ -184,8 +184,11 @@ pub trait TraceStore: Send + Sync + Debug + 'static {
     ) -> BackendResult<Vec<ObservationRecord>>;
 
     /// Returns one score.
-    async fn get_score(&self, project_id: &str, score_id: &str)
-    -> BackendResult<Option<ScoreRecord>>;
+    async fn get_score(
+        &self,
+        project_id: &str,
+        score_id: &str,
+    ) -> BackendResult<Option<ScoreRecord>>;
 
     /// Returns a page of scores, newest first.
     async fn list_scores(
@@ -196,8 +199,11 @@ pub trait TraceStore: Send + Sync + Debug + 'static {
     ) -> BackendResult<Page<ScoreRecord>>;
 
     /// Returns one session with its traces.
-    async fn get_session(&self, project_id: &str, session_id: &str)
-    -> BackendResult<Option<Session>>;
+    async fn get_session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+    ) -> BackendResult<Option<Session>>;
 
     /// Returns a page of sessions (without traces), newest first.
     async fn list_sessions(

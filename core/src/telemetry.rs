@@ -14,8 +14,11 @@ pub enum LogFormat {
 /// Installs the global `tracing` subscriber, writing to stderr. `filter` is an `EnvFilter`
 /// directive such as `info,periscope_ingest=debug`.
 pub fn init(filter: &str, format: LogFormat) -> Result<(), String> {
-    let filter = EnvFilter::try_new(filter).map_err(|error| format!("invalid log filter: {error}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_new(filter).map_err(|error| format!("invalid log filter: {error}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -32,7 +32,11 @@ pub(crate) fn content_encoding(headers: &HeaderMap) -> Result<ContentEncoding> {
     let Some(value) = headers.get(header::CONTENT_ENCODING) else {
         return Ok(ContentEncoding::Identity);
     };
-    let text = value.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+    let text = value
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match text.as_str() {
         "" | "identity" => Ok(ContentEncoding::Identity),
         "gzip" | "x-gzip" => Ok(ContentEncoding::Gzip),
@@ -53,7 +57,9 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
 
 /// Returns the `Authorization` header as text, if present and readable.
 pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
 }
 
 /// Reads the whole body, reserving in-flight bytes before buffering them.
@@ -143,7 +149,10 @@ fn inflate_gzip(
     let mut decoder = MultiGzDecoder::new(compressed);
     loop {
         // Read at most one byte past the limit: enough to tell "too large" from "exactly full".
-        let target = output.len().saturating_add(INFLATE_STEP_BYTES).min(limit.saturating_add(1));
+        let target = output
+            .len()
+            .saturating_add(INFLATE_STEP_BYTES)
+            .min(limit.saturating_add(1));
         if target > reserved {
             permit.grow(state, target - reserved)?;
             reserved = target;
@@ -166,7 +175,11 @@ fn inflate_gzip(
 ///
 /// Untrusted: used only to size the output buffer, never as a limit.
 fn gzip_size_hint(compressed: &[u8]) -> usize {
-    match compressed.len().checked_sub(4).and_then(|start| compressed.get(start..)) {
+    match compressed
+        .len()
+        .checked_sub(4)
+        .and_then(|start| compressed.get(start..))
+    {
         Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
         _ => 0,
     }
@@ -196,7 +209,10 @@ mod tests {
     #[test]
     fn encodings_other_than_gzip_and_identity_are_refused() {
         let mut headers = HeaderMap::new();
-        assert_eq!(content_encoding(&headers).unwrap(), ContentEncoding::Identity);
+        assert_eq!(
+            content_encoding(&headers).unwrap(),
+            ContentEncoding::Identity
+        );
         headers.insert(header::CONTENT_ENCODING, "GZIP".parse().unwrap());
         assert_eq!(content_encoding(&headers).unwrap(), ContentEncoding::Gzip);
         headers.insert(header::CONTENT_ENCODING, "br".parse().unwrap());
@@ -207,7 +223,10 @@ mod tests {
     #[test]
     fn media_type_drops_parameters_and_case() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, "Application/JSON; charset=utf-8".parse().unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().unwrap(),
+        );
         assert_eq!(media_type(&headers), "application/json");
     }
 }

@@ -34,7 +34,10 @@ pub enum IngestError {
     ScopeDenied,
     /// The `Content-Type` is not one this endpoint reads.
     #[error("unsupported content-type {content_type:?}; send {expected}")]
-    UnsupportedContentType { content_type: String, expected: &'static str },
+    UnsupportedContentType {
+        content_type: String,
+        expected: &'static str,
+    },
     /// The `Content-Encoding` is not gzip or identity.
     #[error("unsupported content-encoding {0:?}; send gzip or identity")]
     UnsupportedContentEncoding(String),
@@ -76,8 +79,8 @@ impl ServiceError for IngestError {
             | Self::Gzip(_)
             | Self::OtlpProtobuf(_)
             | Self::OtlpJson(_)
-            | Self::InvalidBody(_) => ErrorCode::InvalidArgument,
-            Self::BodyRead(_) => ErrorCode::InvalidArgument,
+            | Self::InvalidBody(_)
+            | Self::BodyRead(_) => ErrorCode::InvalidArgument,
             Self::Overloaded { .. } => ErrorCode::ResourceExhausted,
             Self::Auth(error) => error.code(),
             Self::ScopeDenied => ErrorCode::Unauthenticated,
@@ -173,7 +176,8 @@ impl IntoResponse for IngestError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.http_status();
-        let body = serde_json::json!({ "message": self.public_message(), "error": self.error_name() });
+        let body =
+            serde_json::json!({ "message": self.public_message(), "error": self.error_name() });
         let mut response = (status, axum::Json(body)).into_response();
         if let Retry::AfterMillis(delay_ms) = self.retry() {
             let seconds = delay_ms.div_ceil(1000);

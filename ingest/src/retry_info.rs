@@ -56,7 +56,9 @@ pub(crate) fn encode_status_with_retry_info(
         // Below 1e9, so it always fits.
         nanos: i32::try_from((delay_ms % 1000) * 1_000_000).unwrap_or_default(),
     };
-    let retry_info = RetryInfo { retry_delay: Some(retry_delay) };
+    let retry_info = RetryInfo {
+        retry_delay: Some(retry_delay),
+    };
     let status = RpcStatus {
         code: code as i32,
         message: message.to_owned(),
@@ -74,14 +76,19 @@ mod tests {
 
     #[test]
     fn retry_info_round_trips_with_its_delay() {
-        let encoded =
-            encode_status_with_retry_info(tonic::Code::ResourceExhausted, "busy", 1500);
+        let encoded = encode_status_with_retry_info(tonic::Code::ResourceExhausted, "busy", 1500);
         let status = RpcStatus::decode(encoded).unwrap();
         assert_eq!(status.code, tonic::Code::ResourceExhausted as i32);
         assert_eq!(status.message, "busy");
         assert_eq!(status.details.len(), 1);
         assert_eq!(status.details[0].type_url, RETRY_INFO_TYPE_URL);
         let info = RetryInfo::decode(status.details[0].value.as_slice()).unwrap();
-        assert_eq!(info.retry_delay, Some(ProtoDuration { seconds: 1, nanos: 500_000_000 }));
+        assert_eq!(
+            info.retry_delay,
+            Some(ProtoDuration {
+                seconds: 1,
+                nanos: 500_000_000
+            })
+        );
     }
 }

@@ -59,7 +59,12 @@ impl IngestState {
     /// already guarantees it is at least `max_body_bytes`, so one maximal request always fits.
     pub fn new(log: Arc<dyn EventLog>, auth: Authenticator, limits: IngestLimits) -> Self {
         let permits = limits.max_inflight_bytes.clamp(1, Semaphore::MAX_PERMITS);
-        Self { log, auth, limits, inflight: Arc::new(Semaphore::new(permits)) }
+        Self {
+            log,
+            auth,
+            limits,
+            inflight: Arc::new(Semaphore::new(permits)),
+        }
     }
 
     /// Returns the limits this state enforces.
@@ -106,7 +111,10 @@ impl IngestState {
         if records.is_empty() {
             return Ok(());
         }
-        self.log.append(topics::INGEST, records).await.map_err(IngestError::LogUnavailable)
+        self.log
+            .append(topics::INGEST, records)
+            .await
+            .map_err(IngestError::LogUnavailable)
     }
 
     /// Runs `request` under the configured request deadline.
@@ -115,11 +123,18 @@ impl IngestState {
         request: impl Future<Output = Result<T, IngestError>>,
     ) -> Result<T, IngestError> {
         let timeout = self.limits.request_timeout;
-        tokio::time::timeout(timeout, request).await.map_err(|_| IngestError::Timeout(timeout))?
+        tokio::time::timeout(timeout, request)
+            .await
+            .map_err(|_| IngestError::Timeout(timeout))?
     }
 
     /// Runs `work` on the async task when `size` is small, else on the blocking pool.
-    pub(crate) async fn run_decode<T, F>(&self, size: usize, inline: bool, work: F) -> Result<T, IngestError>
+    pub(crate) async fn run_decode<T, F>(
+        &self,
+        size: usize,
+        inline: bool,
+        work: F,
+    ) -> Result<T, IngestError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, IngestError> + Send + 'static,
@@ -145,9 +160,15 @@ impl InflightPermit {
         if bytes == 0 {
             return Ok(());
         }
-        let overloaded = || IngestError::Overloaded { limit: state.limits.max_inflight_bytes };
+        let overloaded = || IngestError::Overloaded {
+            limit: state.limits.max_inflight_bytes,
+        };
         let count = u32::try_from(bytes).map_err(|_| overloaded())?;
-        let more = state.inflight.clone().try_acquire_many_owned(count).map_err(|_| overloaded())?;
+        let more = state
+            .inflight
+            .clone()
+            .try_acquire_many_owned(count)
+            .map_err(|_| overloaded())?;
         match &mut self.permit {
             Some(permit) => permit.merge(more),
             None => self.permit = Some(more),
@@ -157,6 +178,8 @@ impl InflightPermit {
 
     /// Returns the number of bytes reserved.
     pub(crate) fn bytes(&self) -> usize {
-        self.permit.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+        self.permit
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
     }
 }

@@ -29,7 +29,9 @@ impl FilesystemBlobStore {
     fn path_of(&self, key: &str) -> BackendResult<PathBuf> {
         let relative = Path::new(key);
         let safe = !key.is_empty()
-            && relative.components().all(|c| matches!(c, Component::Normal(_)));
+            && relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
         if !safe {
             return Err(BackendError::Invalid {
                 backend: BACKEND,
@@ -41,7 +43,11 @@ impl FilesystemBlobStore {
 }
 
 fn io_error(context: String) -> impl FnOnce(std::io::Error) -> BackendError {
-    move |source| BackendError::Io { backend: BACKEND, context, source }
+    move |source| BackendError::Io {
+        backend: BACKEND,
+        context,
+        source,
+    }
 }
 
 fn put_if_absent_blocking(path: &Path, body: &[u8]) -> std::io::Result<bool> {
@@ -69,7 +75,10 @@ fn put_if_absent_blocking(path: &Path, body: &[u8]) -> std::io::Result<bool> {
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let name = format!(".tmp-{}", uuid::Uuid::now_v7());
     let path = dir.join(name);
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
     Ok((path, file))
 }
 
@@ -89,9 +98,14 @@ fn list_blocking(root: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
                 stack.push(path);
                 continue;
             }
-            let Ok(relative) = path.strip_prefix(root) else { continue };
+            let Ok(relative) = path.strip_prefix(root) else {
+                continue;
+            };
             let key = relative.to_string_lossy().replace('\\', "/");
-            let is_temp = key.rsplit('/').next().is_some_and(|n| n.starts_with(".tmp-"));
+            let is_temp = key
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with(".tmp-"));
             if key.starts_with(prefix) && !is_temp {
                 keys.push(key);
             }
@@ -156,10 +170,26 @@ mod tests {
     async fn put_if_absent_creates_once_and_lists_keys() {
         let dir = tempfile::tempdir().unwrap();
         let store = FilesystemBlobStore::new(dir.path());
-        assert!(store.put_if_absent("a/b/1.bin", Bytes::from_static(b"one")).await.unwrap());
-        assert!(!store.put_if_absent("a/b/1.bin", Bytes::from_static(b"two")).await.unwrap());
-        assert_eq!(store.get("a/b/1.bin").await.unwrap().unwrap(), Bytes::from_static(b"one"));
-        assert_eq!(store.list("a/").await.unwrap(), vec!["a/b/1.bin".to_string()]);
+        assert!(
+            store
+                .put_if_absent("a/b/1.bin", Bytes::from_static(b"one"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent("a/b/1.bin", Bytes::from_static(b"two"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.get("a/b/1.bin").await.unwrap().unwrap(),
+            Bytes::from_static(b"one")
+        );
+        assert_eq!(
+            store.list("a/").await.unwrap(),
+            vec!["a/b/1.bin".to_string()]
+        );
         store.delete("a/b/1.bin").await.unwrap();
         assert_eq!(store.get("a/b/1.bin").await.unwrap(), None);
     }

@@ -45,7 +45,10 @@ impl Cache for InProcessCache {
     async fn get(&self, key: &str) -> BackendResult<Option<Bytes>> {
         let now = Instant::now();
         let entries = self.lock()?;
-        Ok(entries.get(key).filter(|(_, expires)| *expires > now).map(|(v, _)| v.clone()))
+        Ok(entries
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(v, _)| v.clone()))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<()> {
@@ -89,5 +92,8 @@ impl Cache for InProcessCache {
 }
 
 fn parse_count(value: &Bytes) -> u64 {
-    std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }

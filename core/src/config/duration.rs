@@ -5,7 +5,9 @@ use std::time::Duration;
 /// Parses `<number><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: u64 = number
         .parse()
@@ -16,7 +18,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => value * 60,
         "h" => value * 3600,
         "d" => value * 86_400,
-        _ => return Err(format!("{text:?} has unknown unit {unit:?}; use ms, s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "{text:?} has unknown unit {unit:?}; use ms, s, m, h or d"
+            ));
+        }
     };
     Ok(Duration::from_secs(seconds))
 }

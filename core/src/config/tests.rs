@@ -1,3 +1,8 @@
+#![expect(
+    clippy::result_large_err,
+    reason = "figment::Jail closures must return figment::Error"
+)]
+
 use super::*;
 
 #[test]
@@ -12,7 +17,10 @@ fn defaults_load_and_validate() {
 #[test]
 fn env_overrides_file_which_overrides_defaults() {
     figment::Jail::expect_with(|jail| {
-        jail.create_file("p.toml", "[server]\nhttp_addr = \"127.0.0.1:4000\"\ngrpc_addr = \"127.0.0.1:5000\"\n")?;
+        jail.create_file(
+            "p.toml",
+            "[server]\nhttp_addr = \"127.0.0.1:4000\"\ngrpc_addr = \"127.0.0.1:5000\"\n",
+        )?;
         jail.set_env("PERISCOPE__SERVER__GRPC_ADDR", "127.0.0.1:6000");
         let config = Config::load(Some(Path::new("p.toml"))).map_err(|e| e.to_string())?;
         assert_eq!(config.server.http_addr.port(), 4000);
@@ -42,4 +50,17 @@ fn durations_parse_with_units() {
     assert_eq!(parse_duration("50ms").unwrap(), Duration::from_millis(50));
     assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
     assert!(parse_duration("7 weeks").unwrap_err().contains("unit"));
+}
+
+#[test]
+fn the_example_config_in_deploy_matches_the_defaults() {
+    let example = include_str!("../../../deploy/config.example.toml");
+    let from_example: figment::value::Value =
+        Figment::from(Toml::string(example)).extract().unwrap();
+    let from_defaults: figment::value::Value =
+        Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+    assert_eq!(
+        from_example, from_defaults,
+        "deploy/config.example.toml drifted from the defaults"
+    );
 }

@@ -13,7 +13,14 @@ use crate::model::ObservationType;
 const MAX_TRACE_NAME_CHARS: usize = 1000;
 
 /// Units of the legacy `usage` object.
-const USAGE_UNITS: [&str; 6] = ["CHARACTERS", "TOKENS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS"];
+const USAGE_UNITS: [&str; 6] = [
+    "CHARACTERS",
+    "TOKENS",
+    "MILLISECONDS",
+    "SECONDS",
+    "IMAGES",
+    "REQUESTS",
+];
 
 /// Which fields an observation event may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +53,10 @@ pub(crate) fn validate_trace_body(body: &Fields<'_>) -> Result<(), EventError> {
     if let Some(name) = body.string("name")?
         && name.chars().count() > MAX_TRACE_NAME_CHARS
     {
-        return Err(EventError::invalid(body.path_of("name"), "must be at most 1000 characters"));
+        return Err(EventError::invalid(
+            body.path_of("name"),
+            "must be at most 1000 characters",
+        ));
     }
     for key in ["externalId", "userId", "sessionId", "release", "version"] {
         body.string(key)?;
@@ -97,7 +107,9 @@ pub(crate) fn validate_observation_body(
 
 /// Each parameter is a string, number, boolean, string array or string map.
 fn validate_model_parameters(body: &Fields<'_>) -> Result<(), EventError> {
-    let Some(parameters) = body.object("modelParameters")? else { return Ok(()) };
+    let Some(parameters) = body.object("modelParameters")? else {
+        return Ok(());
+    };
     for (key, value) in parameters.entries() {
         let allowed = match value {
             Value::String(_) | Value::Number(_) | Value::Bool(_) => true,
@@ -118,15 +130,26 @@ fn validate_model_parameters(body: &Fields<'_>) -> Result<(), EventError> {
 /// The legacy `usage` object: `{input, output, total, unit, inputCost, outputCost, totalCost}`
 /// or `{promptTokens, completionTokens, totalTokens}`.
 fn validate_usage(body: &Fields<'_>) -> Result<(), EventError> {
-    let Some(usage) = body.object("usage")? else { return Ok(()) };
-    for key in ["input", "output", "total", "promptTokens", "completionTokens", "totalTokens"] {
+    let Some(usage) = body.object("usage")? else {
+        return Ok(());
+    };
+    for key in [
+        "input",
+        "output",
+        "total",
+        "promptTokens",
+        "completionTokens",
+        "totalTokens",
+    ] {
         usage.integer(key)?;
     }
     for key in ["inputCost", "outputCost", "totalCost"] {
         usage.number(key)?;
     }
     if let Some(unit) = usage.string("unit")?
-        && !USAGE_UNITS.iter().any(|known| known.eq_ignore_ascii_case(unit))
+        && !USAGE_UNITS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(unit))
     {
         return Err(EventError::invalid(
             usage.path_of("unit"),
@@ -139,7 +162,9 @@ fn validate_usage(body: &Fields<'_>) -> Result<(), EventError> {
 /// `usageDetails`: a map of non-negative integers, or an OpenAI Chat/Responses usage object
 /// whose `*_details` entries are maps of non-negative integers.
 fn validate_usage_details(body: &Fields<'_>) -> Result<(), EventError> {
-    let Some(details) = body.object("usageDetails")? else { return Ok(()) };
+    let Some(details) = body.object("usageDetails")? else {
+        return Ok(());
+    };
     for (key, value) in details.entries() {
         if value.is_object() || key.ends_with("_details") {
             let nested = Fields::from_value(value, &details.path_of(key))?;
@@ -160,18 +185,26 @@ fn check_non_negative_integer(
 ) -> Result<(), EventError> {
     match json_integer(value) {
         Some(count) if count >= 0 => Ok(()),
-        _ => Err(EventError::invalid(parent.path_of(key), "expected a non-negative integer")),
+        _ => Err(EventError::invalid(
+            parent.path_of(key),
+            "expected a non-negative integer",
+        )),
     }
 }
 
 /// `costDetails`: a map of non-negative numbers (USD).
 fn validate_cost_details(body: &Fields<'_>) -> Result<(), EventError> {
-    let Some(costs) = body.object("costDetails")? else { return Ok(()) };
+    let Some(costs) = body.object("costDetails")? else {
+        return Ok(());
+    };
     for (key, value) in costs.entries() {
         match value.as_f64() {
             Some(cost) if cost >= 0.0 => {}
             _ => {
-                return Err(EventError::invalid(costs.path_of(key), "expected a non-negative number"));
+                return Err(EventError::invalid(
+                    costs.path_of(key),
+                    "expected a non-negative number",
+                ));
             }
         }
     }
@@ -182,7 +215,9 @@ fn validate_cost_details(body: &Fields<'_>) -> Result<(), EventError> {
 /// Langfuse).
 fn validate_prompt_link(body: &Fields<'_>) -> Result<(), EventError> {
     let name = body.string("promptName")?.filter(|name| !name.is_empty());
-    let version = body.integer("promptVersion")?.filter(|version| *version != 0);
+    let version = body
+        .integer("promptVersion")?
+        .filter(|version| *version != 0);
     match (name, version) {
         (Some(_), None) => Err(EventError::invalid(
             body.path_of("promptVersion"),

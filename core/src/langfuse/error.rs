@@ -53,7 +53,10 @@ pub enum EventError {
 impl EventError {
     /// Returns an error for `field` with the given reason.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidField { field: field.into(), reason: reason.into() }
+        Self::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Returns an error for a required `field` that is absent or null.

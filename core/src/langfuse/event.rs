@@ -59,12 +59,17 @@ impl EventType {
 
     /// Parses a wire name; names are matched exactly, as Langfuse does.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|event_type| event_type.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|event_type| event_type.as_str() == name)
     }
 
     /// Returns true for the `*-update` types, which Langfuse applies after the creates of a batch.
     pub fn is_update(self) -> bool {
-        matches!(self, Self::SpanUpdate | Self::GenerationUpdate | Self::ObservationUpdate)
+        matches!(
+            self,
+            Self::SpanUpdate | Self::GenerationUpdate | Self::ObservationUpdate
+        )
     }
 
     /// Returns true for the types whose body is an observation.
@@ -120,7 +125,9 @@ pub struct ParsedEvent {
 /// validated on its own, so one bad event never loses its neighbours.
 pub fn parse_ingestion_batch(body: &[u8]) -> Result<Vec<ParsedEvent>, EnvelopeError> {
     let root: Value = serde_json::from_slice(body).map_err(EnvelopeError::NotJson)?;
-    let Value::Object(mut root) = root else { return Err(EnvelopeError::NotAnObject) };
+    let Value::Object(mut root) = root else {
+        return Err(EnvelopeError::NotAnObject);
+    };
     let Some(Value::Array(batch)) = root.remove("batch") else {
         return Err(EnvelopeError::MissingBatch);
     };
@@ -129,7 +136,10 @@ pub fn parse_ingestion_batch(body: &[u8]) -> Result<Vec<ParsedEvent>, EnvelopeEr
 
 fn parse_element(element: Value) -> ParsedEvent {
     let id = element.get("id").and_then(Value::as_str).map(str::to_owned);
-    ParsedEvent { id, result: event_from_element(element) }
+    ParsedEvent {
+        id,
+        result: event_from_element(element),
+    }
 }
 
 fn event_from_element(element: Value) -> Result<IngestionEvent, EventError> {
@@ -144,7 +154,12 @@ fn event_from_element(element: Value) -> Result<IngestionEvent, EventError> {
     let timestamp = fields.required_string("timestamp")?.to_owned();
     let event_type = parse_event_type(fields.required_string("type")?)?;
     let body = body.ok_or_else(|| EventError::missing("body"))?;
-    let event = IngestionEvent { id, timestamp, event_type, body };
+    let event = IngestionEvent {
+        id,
+        timestamp,
+        event_type,
+        body,
+    };
     validate_event(&event)?;
     Ok(event)
 }
@@ -160,8 +175,12 @@ pub fn event_from_parts(
     let event_type = parse_event_type(event_type)?;
     let body: Value = serde_json::from_slice(body_json)
         .map_err(|error| EventError::invalid("body", format!("invalid json: {error}")))?;
-    let event =
-        IngestionEvent { id: id.to_owned(), timestamp: timestamp.to_owned(), event_type, body };
+    let event = IngestionEvent {
+        id: id.to_owned(),
+        timestamp: timestamp.to_owned(),
+        event_type,
+        body,
+    };
     validate_event(&event)?;
     Ok(event)
 }
@@ -172,7 +191,10 @@ pub fn validate_event(event: &IngestionEvent) -> Result<(), EventError> {
         return Err(EventError::invalid("id", reason));
     }
     if parse_timestamp(&event.timestamp).is_none() {
-        return Err(EventError::invalid("timestamp", "expected an ISO-8601 date-time"));
+        return Err(EventError::invalid(
+            "timestamp",
+            "expected an ISO-8601 date-time",
+        ));
     }
     let body = Fields::from_value(&event.body, "body")?;
     match event.event_type {

@@ -36,7 +36,9 @@ pub fn is_valid_environment(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_ENVIRONMENT_CHARS
         && !name.starts_with("langfuse")
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Returns a JSON number as an integer when it has no fractional part (`3` and `3.0`).
@@ -73,14 +75,24 @@ impl<'a> Fields<'a> {
     /// Wraps `value`, which must be an object; `path` names it in errors (`""` for the root).
     pub(crate) fn from_value(value: &'a Value, path: &str) -> Result<Self, EventError> {
         match value {
-            Value::Object(object) => Ok(Self { object, path: path.to_owned() }),
-            _ => Err(EventError::invalid(display_path(path), "expected an object")),
+            Value::Object(object) => Ok(Self {
+                object,
+                path: path.to_owned(),
+            }),
+            _ => Err(EventError::invalid(
+                display_path(path),
+                "expected an object",
+            )),
         }
     }
 
     /// Returns the dotted path of `key` inside this object.
     pub(crate) fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_owned() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     /// Returns the value of `key`, treating `null` as absent.
@@ -102,12 +114,15 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn required_string(&self, key: &str) -> Result<&'a str, EventError> {
-        self.string(key)?.ok_or_else(|| EventError::missing(self.path_of(key)))
+        self.string(key)?
+            .ok_or_else(|| EventError::missing(self.path_of(key)))
     }
 
     /// Reads an optional id: a string of 1–800 characters without `\r`.
     pub(crate) fn id(&self, key: &str) -> Result<Option<&'a str>, EventError> {
-        let Some(id) = self.string(key)? else { return Ok(None) };
+        let Some(id) = self.string(key)? else {
+            return Ok(None);
+        };
         match id_problem(id) {
             Some(reason) => Err(EventError::invalid(self.path_of(key), reason)),
             None => Ok(Some(id)),
@@ -115,11 +130,14 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn required_id(&self, key: &str) -> Result<&'a str, EventError> {
-        self.id(key)?.ok_or_else(|| EventError::missing(self.path_of(key)))
+        self.id(key)?
+            .ok_or_else(|| EventError::missing(self.path_of(key)))
     }
 
     pub(crate) fn datetime(&self, key: &str) -> Result<Option<DateTime<Utc>>, EventError> {
-        let Some(text) = self.string(key)? else { return Ok(None) };
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
         parse_timestamp(text)
             .map(Some)
             .ok_or_else(|| EventError::invalid(self.path_of(key), "expected an ISO-8601 date-time"))
@@ -134,7 +152,9 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn integer(&self, key: &str) -> Result<Option<i64>, EventError> {
-        let Some(value) = self.value(key) else { return Ok(None) };
+        let Some(value) = self.value(key) else {
+            return Ok(None);
+        };
         json_integer(value)
             .map(Some)
             .ok_or_else(|| EventError::invalid(self.path_of(key), "expected an integer"))
@@ -159,9 +179,14 @@ impl<'a> Fields<'a> {
 
     /// Reads an optional environment name (see [`is_valid_environment`]).
     pub(crate) fn environment(&self, key: &str) -> Result<Option<&'a str>, EventError> {
-        let Some(name) = self.string(key)? else { return Ok(None) };
+        let Some(name) = self.string(key)? else {
+            return Ok(None);
+        };
         if name.len() > MAX_ENVIRONMENT_CHARS {
-            return Err(EventError::invalid(self.path_of(key), "must be at most 40 characters"));
+            return Err(EventError::invalid(
+                self.path_of(key),
+                "must be at most 40 characters",
+            ));
         }
         if !is_valid_environment(name) {
             return Err(EventError::invalid(
@@ -174,22 +199,33 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn level(&self, key: &str) -> Result<Option<Level>, EventError> {
-        let Some(name) = self.string(key)? else { return Ok(None) };
+        let Some(name) = self.string(key)? else {
+            return Ok(None);
+        };
         Level::parse(name).map(Some).ok_or_else(|| {
-            EventError::invalid(self.path_of(key), "expected one of DEBUG, DEFAULT, WARNING, ERROR")
+            EventError::invalid(
+                self.path_of(key),
+                "expected one of DEBUG, DEFAULT, WARNING, ERROR",
+            )
         })
     }
 
     /// Checks that `key`, when given, is an array of strings.
     pub(crate) fn string_array(&self, key: &str) -> Result<(), EventError> {
-        let Some(value) = self.value(key) else { return Ok(()) };
+        let Some(value) = self.value(key) else {
+            return Ok(());
+        };
         let Value::Array(items) = value else {
-            return Err(EventError::invalid(self.path_of(key), "expected an array of strings"));
+            return Err(EventError::invalid(
+                self.path_of(key),
+                "expected an array of strings",
+            ));
         };
         match items.iter().position(|item| !item.is_string()) {
-            Some(index) => {
-                Err(EventError::invalid(format!("{}.{index}", self.path_of(key)), "expected a string"))
-            }
+            Some(index) => Err(EventError::invalid(
+                format!("{}.{index}", self.path_of(key)),
+                "expected a string",
+            )),
             None => Ok(()),
         }
     }
@@ -208,7 +244,10 @@ mod tests {
 
     #[test]
     fn timestamps_parse_with_z_offsets_and_without_offset() {
-        let expected = Utc.with_ymd_and_hms(2026, 11, 27, 1, 40, 49).single().unwrap()
+        let expected = Utc
+            .with_ymd_and_hms(2026, 11, 27, 1, 40, 49)
+            .single()
+            .unwrap()
             + chrono::Duration::milliseconds(67);
         for text in [
             "2026-11-27T01:40:49.067Z",
@@ -219,7 +258,13 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(text), Some(expected), "{text}");
         }
-        for text in ["", "yesterday", "2026-11-27", "2026-13-27T01:40:49Z", "1700000000"] {
+        for text in [
+            "",
+            "yesterday",
+            "2026-11-27",
+            "2026-13-27T01:40:49Z",
+            "1700000000",
+        ] {
             assert_eq!(parse_timestamp(text), None, "{text}");
         }
     }
@@ -229,7 +274,14 @@ mod tests {
         for ok in ["default", "prod", "eu-west_1", "0", &"a".repeat(40)] {
             assert!(is_valid_environment(ok), "{ok}");
         }
-        for bad in ["", "Prod", "langfuse-internal", "has space", "ü", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "Prod",
+            "langfuse-internal",
+            "has space",
+            "ü",
+            &"a".repeat(41),
+        ] {
             assert!(!is_valid_environment(bad), "{bad}");
         }
     }
@@ -248,10 +300,16 @@ mod tests {
         let value = json!({"a": null, "b": 1, "o": {"c": "x"}});
         let fields = Fields::from_value(&value, "body").unwrap();
         assert_eq!(fields.string("a").unwrap(), None);
-        assert_eq!(fields.required_string("a").unwrap_err().to_string(), "body.a: is required");
+        assert_eq!(
+            fields.required_string("a").unwrap_err().to_string(),
+            "body.a: is required"
+        );
         assert_eq!(fields.string("b").unwrap_err().field(), "body.b");
         let nested = fields.object("o").unwrap().unwrap();
-        assert_eq!(nested.integer("c").unwrap_err().to_string(), "body.o.c: expected an integer");
+        assert_eq!(
+            nested.integer("c").unwrap_err().to_string(),
+            "body.o.c: expected an integer"
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{ScoreDataType, ScoreSource};
 
 const TS: &str = "2026-11-27T01:40:49.067Z";
 
@@ -29,11 +28,18 @@ fn malformed_envelopes_are_rejected_whole() {
     ];
     for (body, expected) in cases {
         let error = parse_ingestion_batch(body).unwrap_err();
-        assert!(error.to_string().starts_with(expected), "{error} for {body:?}");
+        assert!(
+            error.to_string().starts_with(expected),
+            "{error} for {body:?}"
+        );
         assert_eq!(error.status(), 400);
         assert_eq!(error.message(), "Invalid request data");
     }
-    assert!(parse_ingestion_batch(br#"{"batch": []}"#).unwrap().is_empty());
+    assert!(
+        parse_ingestion_batch(br#"{"batch": []}"#)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -50,11 +56,17 @@ fn the_protocol_example_batch_parses() {
                   "usage": {"input": 120, "output": 45, "total": 165, "unit": "TOKENS"}}}],
         "metadata": {"batch_size": 3, "sdk_name": "langfuse-js"}});
     let parsed = parse_ingestion_batch(&serde_json::to_vec(&body).unwrap()).unwrap();
-    let types: Vec<EventType> =
-        parsed.iter().map(|p| p.result.as_ref().unwrap().event_type).collect();
+    let types: Vec<EventType> = parsed
+        .iter()
+        .map(|p| p.result.as_ref().unwrap().event_type)
+        .collect();
     assert_eq!(
         types,
-        [EventType::TraceCreate, EventType::GenerationCreate, EventType::GenerationUpdate]
+        [
+            EventType::TraceCreate,
+            EventType::GenerationCreate,
+            EventType::GenerationUpdate
+        ]
     );
     let first = parsed[0].result.as_ref().unwrap();
     assert_eq!(parsed[0].id.as_deref(), Some("0b6e"));
@@ -85,64 +97,212 @@ fn one_bad_event_keeps_its_neighbours() {
 fn invalid_events_name_the_bad_field() {
     let long_name = "n".repeat(1001);
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"timestamp": TS, "type": "span-create", "body": {"id": "s"}}), "id"),
-        (json!({"id": "a\rb", "timestamp": TS, "type": "span-create", "body": {"id": "s"}}), "id"),
-        (json!({"id": "e", "timestamp": "now", "type": "span-create", "body": {"id": "s"}}), "timestamp"),
-        (json!({"id": "e", "timestamp": TS, "type": "span-delete", "body": {"id": "s"}}), "type"),
-        (json!({"id": "e", "timestamp": TS, "type": "span-create"}), "body"),
+        (
+            json!({"timestamp": TS, "type": "span-create", "body": {"id": "s"}}),
+            "id",
+        ),
+        (
+            json!({"id": "a\rb", "timestamp": TS, "type": "span-create", "body": {"id": "s"}}),
+            "id",
+        ),
+        (
+            json!({"id": "e", "timestamp": "now", "type": "span-create", "body": {"id": "s"}}),
+            "timestamp",
+        ),
+        (
+            json!({"id": "e", "timestamp": TS, "type": "span-delete", "body": {"id": "s"}}),
+            "type",
+        ),
+        (
+            json!({"id": "e", "timestamp": TS, "type": "span-create"}),
+            "body",
+        ),
         (envelope("span-create", json!("text")), "body"),
-        (envelope("trace-create", json!({"name": "no id"})), "body.id"),
+        (
+            envelope("trace-create", json!({"name": "no id"})),
+            "body.id",
+        ),
         (envelope("trace-create", json!({"id": ""})), "body.id"),
-        (envelope("trace-create", json!({"id": "t", "name": long_name})), "body.name"),
-        (envelope("trace-create", json!({"id": "t", "tags": ["a", 1]})), "body.tags.1"),
-        (envelope("trace-create", json!({"id": "t", "tags": "a"})), "body.tags"),
-        (envelope("trace-create", json!({"id": "t", "public": "yes"})), "body.public"),
-        (envelope("trace-create", json!({"id": "t", "userId": 7})), "body.userId"),
-        (envelope("trace-create", json!({"id": "t", "timestamp": "x"})), "body.timestamp"),
-        (envelope("trace-create", json!({"id": "t", "environment": "langfuse-x"})), "body.environment"),
-        (envelope("trace-create", json!({"id": "t", "environment": "Prod"})), "body.environment"),
-        (envelope("span-create", json!({"id": "s", "level": "LOUD"})), "body.level"),
-        (envelope("span-create", json!({"id": "s", "startTime": "x"})), "body.startTime"),
-        (envelope("span-update", json!({"id": "s", "endTime": 5})), "body.endTime"),
-        (envelope("span-create", json!({"id": "s", "traceId": ""})), "body.traceId"),
-        (envelope("generation-create", json!({"id": "g", "usageDetails": {"input": -1}})),
-         "body.usageDetails.input"),
-        (envelope("generation-create", json!({"id": "g", "usageDetails": {"input": 1.5}})),
-         "body.usageDetails.input"),
-        (envelope("generation-create", json!({"id": "g", "usageDetails":
+        (
+            envelope("trace-create", json!({"id": "t", "name": long_name})),
+            "body.name",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "tags": ["a", 1]})),
+            "body.tags.1",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "tags": "a"})),
+            "body.tags",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "public": "yes"})),
+            "body.public",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "userId": 7})),
+            "body.userId",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "timestamp": "x"})),
+            "body.timestamp",
+        ),
+        (
+            envelope(
+                "trace-create",
+                json!({"id": "t", "environment": "langfuse-x"}),
+            ),
+            "body.environment",
+        ),
+        (
+            envelope("trace-create", json!({"id": "t", "environment": "Prod"})),
+            "body.environment",
+        ),
+        (
+            envelope("span-create", json!({"id": "s", "level": "LOUD"})),
+            "body.level",
+        ),
+        (
+            envelope("span-create", json!({"id": "s", "startTime": "x"})),
+            "body.startTime",
+        ),
+        (
+            envelope("span-update", json!({"id": "s", "endTime": 5})),
+            "body.endTime",
+        ),
+        (
+            envelope("span-create", json!({"id": "s", "traceId": ""})),
+            "body.traceId",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "usageDetails": {"input": -1}}),
+            ),
+            "body.usageDetails.input",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "usageDetails": {"input": 1.5}}),
+            ),
+            "body.usageDetails.input",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "usageDetails":
             {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4,
-             "prompt_tokens_details": {"cached_tokens": "2"}}})),
-         "body.usageDetails.prompt_tokens_details.cached_tokens"),
-        (envelope("generation-create", json!({"id": "g", "usageDetails": [1]})), "body.usageDetails"),
-        (envelope("generation-update", json!({"id": "g", "costDetails": {"total": -0.1}})),
-         "body.costDetails.total"),
-        (envelope("generation-update", json!({"id": "g", "usage": {"input": "3"}})), "body.usage.input"),
-        (envelope("generation-update", json!({"id": "g", "usage": {"unit": "BYTES"}})), "body.usage.unit"),
-        (envelope("generation-update", json!({"id": "g", "usage": {"totalCost": "1"}})),
-         "body.usage.totalCost"),
-        (envelope("generation-create", json!({"id": "g", "modelParameters": {"tools": [{}]}})),
-         "body.modelParameters.tools"),
-        (envelope("generation-create", json!({"id": "g", "modelParameters": {"m": {"a": 1}}})),
-         "body.modelParameters.m"),
-        (envelope("generation-create", json!({"id": "g", "modelParameters": "t=1"})),
-         "body.modelParameters"),
-        (envelope("generation-create", json!({"id": "g", "promptName": "p"})), "body.promptVersion"),
-        (envelope("generation-create", json!({"id": "g", "promptVersion": 2})), "body.promptName"),
-        (envelope("generation-create", json!({"id": "g", "promptName": "p", "promptVersion": 1.5})),
-         "body.promptVersion"),
-        (envelope("generation-create", json!({"id": "g", "completionStartTime": "soon"})),
-         "body.completionStartTime"),
-        (envelope("observation-create", json!({"id": "o"})), "body.type"),
-        (envelope("observation-update", json!({"id": "o", "type": "BLOB"})), "body.type"),
-        (envelope("score-create", json!({"id": "s", "name": "q", "value": 1})), "body.traceId"),
-        (envelope("score-create", json!({"id": "s", "traceId": "t", "value": 1})), "body.name"),
+             "prompt_tokens_details": {"cached_tokens": "2"}}}),
+            ),
+            "body.usageDetails.prompt_tokens_details.cached_tokens",
+        ),
+        (
+            envelope("generation-create", json!({"id": "g", "usageDetails": [1]})),
+            "body.usageDetails",
+        ),
+        (
+            envelope(
+                "generation-update",
+                json!({"id": "g", "costDetails": {"total": -0.1}}),
+            ),
+            "body.costDetails.total",
+        ),
+        (
+            envelope(
+                "generation-update",
+                json!({"id": "g", "usage": {"input": "3"}}),
+            ),
+            "body.usage.input",
+        ),
+        (
+            envelope(
+                "generation-update",
+                json!({"id": "g", "usage": {"unit": "BYTES"}}),
+            ),
+            "body.usage.unit",
+        ),
+        (
+            envelope(
+                "generation-update",
+                json!({"id": "g", "usage": {"totalCost": "1"}}),
+            ),
+            "body.usage.totalCost",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "modelParameters": {"tools": [{}]}}),
+            ),
+            "body.modelParameters.tools",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "modelParameters": {"m": {"a": 1}}}),
+            ),
+            "body.modelParameters.m",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "modelParameters": "t=1"}),
+            ),
+            "body.modelParameters",
+        ),
+        (
+            envelope("generation-create", json!({"id": "g", "promptName": "p"})),
+            "body.promptVersion",
+        ),
+        (
+            envelope("generation-create", json!({"id": "g", "promptVersion": 2})),
+            "body.promptName",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "promptName": "p", "promptVersion": 1.5}),
+            ),
+            "body.promptVersion",
+        ),
+        (
+            envelope(
+                "generation-create",
+                json!({"id": "g", "completionStartTime": "soon"}),
+            ),
+            "body.completionStartTime",
+        ),
+        (
+            envelope("observation-create", json!({"id": "o"})),
+            "body.type",
+        ),
+        (
+            envelope("observation-update", json!({"id": "o", "type": "BLOB"})),
+            "body.type",
+        ),
+        (
+            envelope("score-create", json!({"id": "s", "name": "q", "value": 1})),
+            "body.traceId",
+        ),
+        (
+            envelope(
+                "score-create",
+                json!({"id": "s", "traceId": "t", "value": 1}),
+            ),
+            "body.name",
+        ),
     ];
     for (element, field) in cases {
         let parsed = parse_one(element.clone());
-        let error = parsed.result.expect_err(&format!("{element} should be invalid"));
+        let error = parsed
+            .result
+            .expect_err(&format!("{element} should be invalid"));
         assert_eq!(error.field(), field, "{element}: {error}");
         assert_eq!(error.status(), 400);
-        assert!(error.to_string().starts_with(&format!("{field}: ")), "{error}");
+        assert!(
+            error.to_string().starts_with(&format!("{field}: ")),
+            "{error}"
+        );
     }
 }
 
@@ -150,23 +310,47 @@ fn invalid_events_name_the_bad_field() {
 fn valid_event_bodies_are_accepted() {
     let cases: Vec<Value> = vec![
         envelope("sdk-log", json!({"log": {"message": "flush"}})),
-        envelope("trace-create", json!({"id": "t", "name": null, "tags": [], "public": true,
-                                        "metadata": "free text", "environment": "eu-west_1"})),
-        envelope("event-create", json!({"id": "e", "traceId": "t", "level": "warning"})),
-        envelope("span-update", json!({"id": "s", "endTime": "2026-11-27T01:40:50+01:00"})),
-        envelope("generation-create", json!({"id": "g", "usageDetails":
+        envelope(
+            "trace-create",
+            json!({"id": "t", "name": null, "tags": [], "public": true,
+                                        "metadata": "free text", "environment": "eu-west_1"}),
+        ),
+        envelope(
+            "event-create",
+            json!({"id": "e", "traceId": "t", "level": "warning"}),
+        ),
+        envelope(
+            "span-update",
+            json!({"id": "s", "endTime": "2026-11-27T01:40:50+01:00"}),
+        ),
+        envelope(
+            "generation-create",
+            json!({"id": "g", "usageDetails":
             {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4,
              "prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": null},
-             "completion_tokens_details": null}})),
-        envelope("generation-create", json!({"id": "g", "usageDetails": {"input": 3, "cache_read": 0},
+             "completion_tokens_details": null}}),
+        ),
+        envelope(
+            "generation-create",
+            json!({"id": "g", "usageDetails": {"input": 3, "cache_read": 0},
             "costDetails": {"input": 0.5, "output": null}, "promptName": "p", "promptVersion": 3,
             "modelParameters": {"max_tokens": "Infinity", "stop": ["\n"], "seed": 7,
-                                "stream": false, "extra": {"k": "v"}, "none": null}})),
-        envelope("generation-update", json!({"id": "g",
-            "usage": {"promptTokens": 1, "completionTokens": 2, "totalTokens": 3, "unit": "tokens"}})),
-        envelope("observation-create", json!({"id": "o", "type": "GENERATION", "model": "m"})),
+                                "stream": false, "extra": {"k": "v"}, "none": null}}),
+        ),
+        envelope(
+            "generation-update",
+            json!({"id": "g",
+            "usage": {"promptTokens": 1, "completionTokens": 2, "totalTokens": 3, "unit": "tokens"}}),
+        ),
+        envelope(
+            "observation-create",
+            json!({"id": "o", "type": "GENERATION", "model": "m"}),
+        ),
         envelope("observation-update", json!({"id": "o", "type": "span"})),
-        envelope("score-create", json!({"name": "q", "value": "good", "traceId": "t"})),
+        envelope(
+            "score-create",
+            json!({"name": "q", "value": "good", "traceId": "t"}),
+        ),
         // Unknown keys are ignored, as Langfuse strips them.
         envelope("span-create", json!({"id": "s", "somethingNew": {"x": 1}})),
     ];
@@ -190,7 +374,8 @@ fn event_types_round_trip_through_their_names() {
 
 #[test]
 fn events_build_from_parts_like_the_native_ingest_sends_them() {
-    let event = event_from_parts("e1", "span-create", TS, br#"{"id":"s1","traceId":"t1"}"#).unwrap();
+    let event =
+        event_from_parts("e1", "span-create", TS, br#"{"id":"s1","traceId":"t1"}"#).unwrap();
     assert_eq!(event.event_type, EventType::SpanCreate);
     assert_eq!(event.body_id(), Some("s1"));
     let cases: [(&str, &str, &[u8], &str); 4] = [
@@ -206,92 +391,19 @@ fn events_build_from_parts_like_the_native_ingest_sends_them() {
 }
 
 #[test]
-fn scores_resolve_their_data_type() {
-    let cases: Vec<(Value, ScoreDataType, ScoreValue)> = vec![
-        (json!({"value": 0.95}), ScoreDataType::Numeric, ScoreValue::Number(0.95)),
-        (json!({"value": 3, "dataType": "NUMERIC"}), ScoreDataType::Numeric, ScoreValue::Number(3.0)),
-        (json!({"value": "good"}), ScoreDataType::Categorical, ScoreValue::Text("good".into())),
-        (json!({"value": "good", "dataType": "CATEGORICAL"}), ScoreDataType::Categorical,
-         ScoreValue::Text("good".into())),
-        (json!({"value": 1.0, "dataType": "BOOLEAN"}), ScoreDataType::Boolean, ScoreValue::Number(1.0)),
-        (json!({"value": 0, "dataType": "boolean"}), ScoreDataType::Boolean, ScoreValue::Number(0.0)),
-        (json!({"value": true}), ScoreDataType::Boolean, ScoreValue::Number(1.0)),
-        (json!({"value": false, "dataType": "BOOLEAN"}), ScoreDataType::Boolean, ScoreValue::Number(0.0)),
-    ];
-    for (partial, data_type, value) in cases {
-        let mut score = json!({"id": "s", "name": "q", "traceId": "t"});
-        score.as_object_mut().unwrap().extend(partial.as_object().unwrap().clone());
-        let parsed = parse_score(&score).unwrap_or_else(|e| panic!("{score}: {e}"));
-        assert_eq!(parsed.data_type, data_type, "{score}");
-        assert_eq!(parsed.value, value, "{score}");
-    }
-}
-
-#[test]
-fn invalid_scores_name_the_bad_field() {
-    let cases: Vec<(Value, &str)> = vec![
-        (json!({"traceId": "t", "value": 1}), "name"),
-        (json!({"name": "", "traceId": "t", "value": 1}), "name"),
-        (json!({"name": "q", "traceId": "t"}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": [1]}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": "x", "dataType": "NUMERIC"}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "dataType": "CATEGORICAL"}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": 2, "dataType": "BOOLEAN"}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": "yes", "dataType": "BOOLEAN"}), "value"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "dataType": "TEXT"}), "dataType"),
-        (json!({"name": "q", "value": 1}), "traceId"),
-        (json!({"name": "q", "traceId": "", "value": 1}), "traceId"),
-        (json!({"name": "q", "traceId": "t", "sessionId": "s", "value": 1}), "sessionId"),
-        (json!({"name": "q", "sessionId": "s", "datasetRunId": "r", "value": 1}), "datasetRunId"),
-        (json!({"name": "q", "sessionId": "s", "observationId": "o", "value": 1}), "observationId"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "environment": "langfuse"}), "environment"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "source": "HUMAN"}), "source"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "timestamp": "x"}), "timestamp"),
-        (json!({"name": "q", "traceId": "t", "value": 1, "comment": 5}), "comment"),
-        (json!({"id": "", "name": "q", "traceId": "t", "value": 1}), "id"),
-    ];
-    for (score, field) in cases {
-        let error = parse_score(&score).expect_err(&format!("{score} should be invalid"));
-        assert_eq!(error.field(), field, "{score}: {error}");
-    }
-    assert_eq!(parse_score(&json!([1])).unwrap_err().to_string(), "body: expected an object");
-}
-
-#[test]
-fn scores_take_defaults_and_round_trip_as_json() {
-    let minimal = parse_score(&json!({"name": "q", "sessionId": "s1", "value": 0.5})).unwrap();
-    assert_eq!(minimal.environment, "default");
-    assert_eq!(minimal.source, ScoreSource::Api);
-    assert_eq!(minimal.timestamp, None);
-    assert_eq!(minimal.session_id.as_deref(), Some("s1"));
-    // A missing id becomes a fresh UUIDv7.
-    assert_eq!(uuid::Uuid::parse_str(&minimal.id).unwrap().get_version_num(), 7);
-
-    let full = parse_score(&json!({
-        "id": "feedback-42", "traceId": "t", "observationId": "o", "name": "user_feedback",
-        "value": 1.0, "comment": "thumbs up", "environment": "staging", "dataType": "BOOLEAN",
-        "timestamp": "2026-11-27T01:40:51.684585Z", "metadata": {"source": "ui", "widget": 2},
-        "configId": "c", "queueId": "q", "source": "ANNOTATION"}))
-    .unwrap();
-    assert_eq!(full.id, "feedback-42");
-    assert_eq!(full.observation_id.as_deref(), Some("o"));
-    assert_eq!(full.source, ScoreSource::Annotation);
-    assert_eq!(full.metadata, Some(json!({"source": "ui", "widget": 2})));
-    for body in [minimal, full] {
-        let encoded = serde_json::to_value(&body).unwrap();
-        assert_eq!(parse_score(&encoded).unwrap(), body, "{encoded}");
-        assert_eq!(serde_json::from_value::<ScoreBody>(encoded).unwrap(), body);
-    }
-}
-
-#[test]
 fn a_score_event_without_body_id_takes_the_envelope_id() {
     let element = json!({"id": "env-7", "timestamp": TS, "type": "score-create",
                          "body": {"name": "q", "traceId": "t", "value": 1}});
     let event = parse_one(element).result.unwrap();
     assert_eq!(parse_score_event(&event).unwrap().id, "env-7");
-    let with_id = IngestionEvent { body: json!({"id": "s9", "name": "q", "traceId": "t", "value": 1}), ..event };
+    let with_id = IngestionEvent {
+        body: json!({"id": "s9", "name": "q", "traceId": "t", "value": 1}),
+        ..event
+    };
     assert_eq!(parse_score_event(&with_id).unwrap().id, "s9");
-    let trace = IngestionEvent { event_type: EventType::TraceCreate, ..with_id };
+    let trace = IngestionEvent {
+        event_type: EventType::TraceCreate,
+        ..with_id
+    };
     assert_eq!(parse_score_event(&trace).unwrap_err().field(), "type");
 }

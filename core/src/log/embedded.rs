@@ -37,9 +37,11 @@ pub struct EmbeddedLog {
 impl EmbeddedLog {
     /// Opens (or creates) the log under `dir`, taking an exclusive lock on it.
     pub fn open(dir: &Path, config: &LogConfig) -> BackendResult<Self> {
-        std::fs::create_dir_all(dir).map_err(io_error(format!("failed to create {}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(io_error(format!("failed to create {}", dir.display())))?;
         let lock_path = dir.join("LOCK");
-        let lock = File::create(&lock_path).map_err(io_error("failed to create the log lock file"))?;
+        let lock =
+            File::create(&lock_path).map_err(io_error("failed to create the log lock file"))?;
         if lock.try_lock().is_err() {
             return Err(BackendError::Invalid {
                 backend: BACKEND,
@@ -49,16 +51,25 @@ impl EmbeddedLog {
                 ),
             });
         }
-        Ok(Self { root: dir.to_path_buf(), config: config.clone(), topics: Mutex::new(HashMap::new()), _lock: lock })
+        Ok(Self {
+            root: dir.to_path_buf(),
+            config: config.clone(),
+            topics: Mutex::new(HashMap::new()),
+            _lock: lock,
+        })
     }
 
     fn topic(&self, name: &str) -> BackendResult<Arc<TopicHandle>> {
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
         if !valid {
             return Err(BackendError::Invalid {
                 backend: BACKEND,
-                message: format!("topic name {name:?} may only hold letters, digits, '.', '-' and '_'"),
+                message: format!(
+                    "topic name {name:?} may only hold letters, digits, '.', '-' and '_'"
+                ),
             });
         }
         let mut topics = self.topics.lock().map_err(|_| BackendError::Unavailable {
@@ -89,7 +100,11 @@ impl EventLog for EmbeddedLog {
 
     async fn subscribe(&self, topic: &str, group: &str) -> BackendResult<Box<dyn LogConsumer>> {
         let handle = self.topic(topic)?;
-        Ok(Box::new(EmbeddedConsumer::new(topic.to_owned(), handle, group)?))
+        Ok(Box::new(EmbeddedConsumer::new(
+            topic.to_owned(),
+            handle,
+            group,
+        )?))
     }
 
     async fn lag(&self, topic: &str, group: &str) -> BackendResult<u64> {

@@ -51,7 +51,9 @@ impl ObservationType {
 
     /// Parses a type name case-insensitively (`generation`, `GENERATION`).
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(name))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(name))
     }
 }
 

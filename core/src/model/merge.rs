@@ -49,6 +49,7 @@ impl TraceRecord {
     pub fn merge(&mut self, incoming: TraceRecord) {
         debug_assert_eq!(self.id, incoming.id);
         let newer = incoming.event_time >= self.event_time;
+        let carries_fields = incoming.carries_mutable_fields();
         merge_earliest(&mut self.timestamp, incoming.timestamp);
         merge_scalar(&mut self.name, incoming.name, newer);
         merge_scalar(&mut self.user_id, incoming.user_id, newer);
@@ -65,7 +66,25 @@ impl TraceRecord {
             }
         }
         merge_scalar(&mut self.public, incoming.public, newer);
-        self.event_time = self.event_time.max(incoming.event_time);
+        // A bare reference (an observation naming its trace) must not make the trace look
+        // newer than a real update that is merged later.
+        if carries_fields {
+            self.event_time = self.event_time.max(incoming.event_time);
+        }
+    }
+
+    /// Returns true when the record sets any field a later record could conflict with.
+    fn carries_mutable_fields(&self) -> bool {
+        self.name.is_some()
+            || self.user_id.is_some()
+            || self.session_id.is_some()
+            || self.release.is_some()
+            || self.version.is_some()
+            || self.input.is_some()
+            || self.output.is_some()
+            || !self.metadata.is_empty()
+            || !self.tags.is_empty()
+            || self.public.is_some()
     }
 }
 
@@ -77,12 +96,20 @@ impl ObservationRecord {
         if self.trace_id.is_empty() {
             self.trace_id = incoming.trace_id;
         }
-        merge_scalar(&mut self.parent_observation_id, incoming.parent_observation_id, newer);
+        merge_scalar(
+            &mut self.parent_observation_id,
+            incoming.parent_observation_id,
+            newer,
+        );
         merge_scalar(&mut self.observation_type, incoming.observation_type, newer);
         merge_scalar(&mut self.name, incoming.name, newer);
         merge_earliest(&mut self.start_time, incoming.start_time);
         merge_scalar(&mut self.end_time, incoming.end_time, newer);
-        merge_scalar(&mut self.completion_start_time, incoming.completion_start_time, newer);
+        merge_scalar(
+            &mut self.completion_start_time,
+            incoming.completion_start_time,
+            newer,
+        );
         merge_scalar(&mut self.model, incoming.model, newer);
         merge_scalar(&mut self.model_parameters, incoming.model_parameters, newer);
         merge_scalar(&mut self.input, incoming.input, newer);
@@ -172,11 +199,18 @@ mod tests {
     use serde_json::json;
 
     fn at(second: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 27, 1, 0, second).single().unwrap()
+        Utc.with_ymd_and_hms(2026, 11, 27, 1, 0, second)
+            .single()
+            .unwrap()
     }
 
     fn trace(event_second: u32) -> TraceRecord {
-        TraceRecord { project_id: "p".into(), id: "t".into(), event_time: at(event_second), ..Default::default() }
+        TraceRecord {
+            project_id: "p".into(),
+            id: "t".into(),
+            event_time: at(event_second),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -8,7 +8,5 @@ mod records;
 mod views;
 
 pub use enums::{Level, ObservationType, ScoreDataType, ScoreSource};
-pub use records::{
-    CostSource, ObservationRecord, PriceSnapshot, Record, ScoreRecord, TraceRecord,
-};
+pub use records::{CostSource, ObservationRecord, PriceSnapshot, Record, ScoreRecord, TraceRecord};
 pub use views::{DailyMetrics, DailyModelUsage, Page, PageMeta, Session, Trace, cost_total};

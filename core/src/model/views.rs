@@ -27,8 +27,17 @@ pub struct PageMeta {
 impl PageMeta {
     /// Returns the metadata of page `page` (1-based) of `limit` items out of `total_items`.
     pub fn new(page: u64, limit: u64, total_items: u64) -> Self {
-        let total_pages = if limit == 0 { 0 } else { total_items.div_ceil(limit) };
-        Self { page, limit, total_items, total_pages }
+        let total_pages = if limit == 0 {
+            0
+        } else {
+            total_items.div_ceil(limit)
+        };
+        Self {
+            page,
+            limit,
+            total_items,
+            total_pages,
+        }
     }
 }
 
@@ -94,5 +103,10 @@ pub fn cost_total(costs: &BTreeMap<String, f64>) -> Option<f64> {
     if costs.is_empty() {
         return None;
     }
-    Some(costs.get("total").copied().unwrap_or_else(|| costs.values().sum()))
+    Some(
+        costs
+            .get("total")
+            .copied()
+            .unwrap_or_else(|| costs.values().sum()),
+    )
 }

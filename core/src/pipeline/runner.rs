@@ -52,13 +52,24 @@ struct Backoff<'a> {
 }
 
 impl<'a> Backoff<'a> {
-    fn new(config: &'a RunnerConfig, stats: &'a PipelineStats, cancel: &'a CancellationToken) -> Self {
-        Self { next: Duration::from_millis(100), config, stats, cancel }
+    fn new(
+        config: &'a RunnerConfig,
+        stats: &'a PipelineStats,
+        cancel: &'a CancellationToken,
+    ) -> Self {
+        Self {
+            next: Duration::from_millis(100),
+            config,
+            stats,
+            cancel,
+        }
     }
 
     /// Sleeps before the next attempt; `false` when shutdown started meanwhile.
     async fn wait(&mut self, error: &BackendError) -> bool {
-        self.stats.transient_errors_total.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .transient_errors_total
+            .fetch_add(1, Ordering::Relaxed);
         tracing::warn!(%error, backoff_ms = self.next.as_millis() as u64, "transient failure; retrying");
         let slept = tokio::select! {
             () = self.cancel.cancelled() => false,
@@ -103,11 +114,16 @@ pub async fn run_processor<P: Processor>(
     let dlq_topic = topics::dlq(input_topic);
     let mut consumer = log.subscribe(input_topic, &config.group).await?;
     while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
-        stats.received_events_total.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .received_events_total
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut outputs = Vec::new();
         let mut dead = Vec::new();
         for record in &batch {
-            let handled = with_retry!(Backoff::new(&config, &stats, &cancel), processor.process(record).await);
+            let handled = with_retry!(
+                Backoff::new(&config, &stats, &cancel),
+                processor.process(record).await
+            );
             match handled {
                 Some(Ok(records)) => outputs.extend(records),
                 Some(Err(reason)) => dead.push(dead_letter(record, &reason)),
@@ -123,7 +139,9 @@ pub async fn run_processor<P: Processor>(
         if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
         }
-        stats.sent_events_total.fetch_add(n_outputs, Ordering::Relaxed);
+        stats
+            .sent_events_total
+            .fetch_add(n_outputs, Ordering::Relaxed);
         commit(consumer.as_mut(), &batch, &stats).await?;
     }
     Ok(())
@@ -141,18 +159,25 @@ pub async fn run_sink<S: Sink>(
     let dlq_topic = topics::dlq(input_topic);
     let mut consumer = log.subscribe(input_topic, &config.group).await?;
     while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
-        stats.received_events_total.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .received_events_total
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut decoded = Vec::with_capacity(batch.len());
         let mut dead = Vec::new();
         for record in &batch {
             match serde_json::from_slice::<Record>(&record.value) {
                 Ok(value) => decoded.push((record, value)),
-                Err(error) => dead.push(dead_letter(record, &format!("undecodable record: {error}"))),
+                Err(error) => {
+                    dead.push(dead_letter(record, &format!("undecodable record: {error}")))
+                }
             }
         }
         let records: Vec<Record> = decoded.iter().map(|(_, r)| r.clone()).collect();
         let n_records = records.len() as u64;
-        match with_retry!(Backoff::new(&config, &stats, &cancel), sink.write(records.clone()).await) {
+        match with_retry!(
+            Backoff::new(&config, &stats, &cancel),
+            sink.write(records.clone()).await
+        ) {
             Some(Ok(_)) => {}
             Some(Err(reason)) => {
                 // The batch holds a poison record: write one by one to find it, so its
@@ -174,7 +199,9 @@ pub async fn run_sink<S: Sink>(
         if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
         }
-        stats.sent_events_total.fetch_add(n_records, Ordering::Relaxed);
+        stats
+            .sent_events_total
+            .fetch_add(n_records, Ordering::Relaxed);
         commit(consumer.as_mut(), &batch, &stats).await?;
     }
     Ok(())
@@ -217,7 +244,9 @@ async fn append_with_retry(
     }
     let appended = with_retry!(
         Backoff::new(config, stats, cancel),
-        log.append(topic, records.clone()).await.map_err(StageError::Transient)
+        log.append(topic, records.clone())
+            .await
+            .map_err(StageError::Transient)
     );
     matches!(appended, Some(Ok(())))
 }
@@ -232,11 +261,17 @@ async fn deliver_dead_letters(
 ) -> bool {
     let n_dead = dead.len() as u64;
     if n_dead > 0 {
-        tracing::warn!(dlq_topic, n_dead, "sending poison records to the dead-letter topic");
+        tracing::warn!(
+            dlq_topic,
+            n_dead,
+            "sending poison records to the dead-letter topic"
+        );
     }
     let delivered = append_with_retry(log, dlq_topic, dead, config, stats, cancel).await;
     if delivered {
-        stats.dead_lettered_total.fetch_add(n_dead, Ordering::Relaxed);
+        stats
+            .dead_lettered_total
+            .fetch_add(n_dead, Ordering::Relaxed);
     }
     delivered
 }
@@ -251,7 +286,10 @@ fn dead_letter(record: &ConsumedRecord, reason: &str) -> LogRecord {
         "error": reason,
         "value_base64": base64::engine::general_purpose::STANDARD.encode(&record.value),
     });
-    LogRecord { key: record.key.clone(), value: Bytes::from(body.to_string()) }
+    LogRecord {
+        key: record.key.clone(),
+        value: Bytes::from(body.to_string()),
+    }
 }
 
 async fn commit(
@@ -261,7 +299,9 @@ async fn commit(
 ) -> BackendResult<()> {
     if let Some(last) = batch.last() {
         consumer.commit(last.partition, last.offset).await?;
-        stats.committed_offset.store(last.offset as u64 + 1, Ordering::Relaxed);
+        stats
+            .committed_offset
+            .store(last.offset as u64 + 1, Ordering::Relaxed);
         stats.batches_total.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())

@@ -1,9 +1,14 @@
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests spawn concurrent tasks directly"
+)]
+
 //! Runner tests over the real embedded log: outputs are produced before the commit, poison
 //! records go to the DLQ without losing neighbours, transient failures are retried, and an
 //! uncommitted batch is re-read after a restart.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,11 +16,11 @@ use bytes::Bytes;
 use chrono::Utc;
 
 use super::*;
-use tokio_util::sync::CancellationToken;
 use crate::config::{FsyncPolicy, LogConfig};
 use crate::log::embedded::EmbeddedLog;
 use crate::log::{ConsumedRecord, EventLog, LogRecord};
 use crate::model::{Record, TraceRecord};
+use tokio_util::sync::CancellationToken;
 
 fn open_log(dir: &std::path::Path) -> Arc<dyn EventLog> {
     let config = LogConfig {
@@ -26,8 +31,6 @@ fn open_log(dir: &std::path::Path) -> Arc<dyn EventLog> {
     };
     Arc::new(EmbeddedLog::open(dir, &config).unwrap())
 }
-
-
 
 fn runner_config(group: &str) -> RunnerConfig {
     RunnerConfig {
@@ -54,17 +57,22 @@ impl Processor for Upper {
             let mut flaky = self.flaky.lock().unwrap();
             if *flaky > 0 {
                 *flaky -= 1;
-                return Err(StageError::Transient(crate::error::BackendError::Unavailable {
-                    backend: "test",
-                    message: "flaky".into(),
-                }));
+                return Err(StageError::Transient(
+                    crate::error::BackendError::Unavailable {
+                        backend: "test",
+                        message: "flaky".into(),
+                    },
+                ));
             }
         }
         if &record.value[..] == b"poison" {
             return Err(StageError::Poison("cannot process poison".into()));
         }
         let upper = String::from_utf8_lossy(&record.value).to_uppercase();
-        Ok(vec![LogRecord { key: record.key.clone(), value: Bytes::from(upper) }])
+        Ok(vec![LogRecord {
+            key: record.key.clone(),
+            value: Bytes::from(upper),
+        }])
     }
 }
 
@@ -80,25 +88,35 @@ async fn read_all(log: &Arc<dyn EventLog>, topic: &str, n: usize) -> Vec<Consume
 }
 
 fn value(text: &str) -> LogRecord {
-    LogRecord { key: Bytes::from_static(b"k"), value: Bytes::from(text.to_owned()) }
+    LogRecord {
+        key: Bytes::from_static(b"k"),
+        value: Bytes::from(text.to_owned()),
+    }
 }
 
 #[tokio::test]
 async fn processor_outputs_everything_and_dead_letters_poison_without_losing_neighbours() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(dir.path());
-    log.append("in", vec![value("a"), value("poison"), value("b")]).await.unwrap();
+    log.append("in", vec![value("a"), value("poison"), value("b")])
+        .await
+        .unwrap();
     let stats = Arc::new(PipelineStats::default());
     let cancel = CancellationToken::new();
     let runner = tokio::spawn({
         let (log, stats, cancel) = (log.clone(), stats.clone(), cancel.clone());
         async move {
-            let upper = Upper { flaky: Mutex::new(2) };
+            let upper = Upper {
+                flaky: Mutex::new(2),
+            };
             run_processor(log, upper, "in", "out", runner_config("g"), stats, cancel).await
         }
     });
     let out = read_all(&log, "out", 2).await;
-    assert_eq!(out.iter().map(|r| r.value.clone()).collect::<Vec<_>>(), vec!["A", "B"]);
+    assert_eq!(
+        out.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+        vec!["A", "B"]
+    );
     let dlq = read_all(&log, "in.dlq", 1).await;
     let dead: serde_json::Value = serde_json::from_slice(&dlq[0].value).unwrap();
     assert_eq!(dead["offset"], 1);
@@ -131,14 +149,19 @@ impl Sink for RecordingSink {
 
     async fn write(&mut self, records: Vec<Record>) -> Result<WriteSummary, StageError> {
         if self.down.load(Ordering::Relaxed) {
-            return Err(StageError::Transient(crate::error::BackendError::Unavailable {
-                backend: "test",
-                message: "store down".into(),
-            }));
+            return Err(StageError::Transient(
+                crate::error::BackendError::Unavailable {
+                    backend: "test",
+                    message: "store down".into(),
+                },
+            ));
         }
         let n = records.len() as u64;
         self.written.lock().unwrap().extend(records);
-        Ok(WriteSummary { traces: n, ..Default::default() })
+        Ok(WriteSummary {
+            traces: n,
+            ..Default::default()
+        })
     }
 }
 
@@ -149,21 +172,30 @@ fn trace_record(id: &str) -> LogRecord {
         event_time: Utc::now(),
         ..Default::default()
     });
-    LogRecord { key: Bytes::from_static(b"p/t"), value: Bytes::from(serde_json::to_vec(&record).unwrap()) }
+    LogRecord {
+        key: Bytes::from_static(b"p/t"),
+        value: Bytes::from(serde_json::to_vec(&record).unwrap()),
+    }
 }
 
 #[tokio::test]
 async fn sink_commits_only_after_the_store_accepted_the_batch() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(dir.path());
-    log.append("records", vec![trace_record("t1"), value("not json"), trace_record("t2")])
-        .await
-        .unwrap();
+    log.append(
+        "records",
+        vec![trace_record("t1"), value("not json"), trace_record("t2")],
+    )
+    .await
+    .unwrap();
     let written = Arc::new(Mutex::new(Vec::new()));
     let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let stats = Arc::new(PipelineStats::default());
     let cancel = CancellationToken::new();
-    let sink = RecordingSink { written: written.clone(), down: down.clone() };
+    let sink = RecordingSink {
+        written: written.clone(),
+        down: down.clone(),
+    };
     let runner = tokio::spawn({
         let (log, stats, cancel) = (log.clone(), stats.clone(), cancel.clone());
         async move { run_sink(log, sink, "records", runner_config("sink"), stats, cancel).await }
@@ -188,11 +220,16 @@ async fn sink_commits_only_after_the_store_accepted_the_batch() {
 async fn a_batch_interrupted_by_shutdown_is_read_again_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let log = open_log(dir.path());
-    log.append("records", vec![trace_record("t1")]).await.unwrap();
+    log.append("records", vec![trace_record("t1")])
+        .await
+        .unwrap();
     let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let stats = Arc::new(PipelineStats::default());
     let cancel = CancellationToken::new();
-    let sink = RecordingSink { written: Arc::new(Mutex::new(Vec::new())), down: down.clone() };
+    let sink = RecordingSink {
+        written: Arc::new(Mutex::new(Vec::new())),
+        down: down.clone(),
+    };
     let runner = tokio::spawn({
         let (log, stats, cancel) = (log.clone(), stats.clone(), cancel.clone());
         async move { run_sink(log, sink, "records", runner_config("sink"), stats, cancel).await }
@@ -208,7 +245,10 @@ async fn a_batch_interrupted_by_shutdown_is_read_again_by_the_next_run() {
     down.store(false, Ordering::Relaxed);
     let stats = Arc::new(PipelineStats::default());
     let cancel = CancellationToken::new();
-    let sink = RecordingSink { written: written.clone(), down };
+    let sink = RecordingSink {
+        written: written.clone(),
+        down,
+    };
     let runner = tokio::spawn({
         let (log, stats, cancel) = (log.clone(), stats.clone(), cancel.clone());
         async move { run_sink(log, sink, "records", runner_config("sink"), stats, cancel).await }

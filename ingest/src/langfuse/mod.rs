@@ -33,7 +33,11 @@ pub(crate) enum EventOutcome {
     /// An `sdk-log` event: logged, not stored, and listed in neither array of a 207.
     NotStored,
     /// Not appended; `message` is Langfuse's short text, `error` the details naming the field.
-    Rejected { status: u16, message: String, error: String },
+    Rejected {
+        status: u16,
+        message: String,
+        error: String,
+    },
 }
 
 /// The log records of one batch and the outcome of each of its events, in batch order.
@@ -67,7 +71,9 @@ pub(crate) fn build_batch(events: Vec<ParsedEvent>, caller: &Caller) -> LegacyBa
             Ok(event) => match admit(&event, caller.scope) {
                 Err(outcome) => outcome,
                 Ok(()) => {
-                    batch.records.push(event_record(&event, caller, received_at_unix_nano));
+                    batch
+                        .records
+                        .push(event_record(&event, caller, received_at_unix_nano));
                     EventOutcome::Accepted
                 }
             },
@@ -126,7 +132,13 @@ fn event_record(event: &IngestionEvent, caller: &Caller, received_at_unix_nano: 
 /// scores: `body.traceId`), else the session or dataset run of a score, else the entity id,
 /// else the envelope id.
 fn event_subject(event: &IngestionEvent) -> &str {
-    let field = |name: &str| event.body.get(name).and_then(Value::as_str).filter(|id| !id.is_empty());
+    let field = |name: &str| {
+        event
+            .body
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+    };
     let subject = match event.event_type {
         EventType::TraceCreate => field("id"),
         EventType::ScoreCreate => field("traceId")

@@ -93,7 +93,9 @@ impl UnaryService<Bytes> for ExportMethod {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let bytes = request.into_inner();
-            let outcome = state.with_timeout(export(&state, authorization.as_deref(), bytes)).await?;
+            let outcome = state
+                .with_timeout(export(&state, authorization.as_deref(), bytes))
+                .await?;
             Ok(tonic::Response::new(outcome.to_response()))
         })
     }

@@ -25,7 +25,10 @@ pub(crate) async fn export_traces(
         Ok(format) => format,
         Err(error) => return error.into_response(),
     };
-    match state.with_timeout(export(&state, &headers, body, format)).await {
+    match state
+        .with_timeout(export(&state, &headers, body, format))
+        .await
+    {
         Ok(outcome) => success_response(format, &outcome),
         Err(error) => error.into_response(),
     }
@@ -41,7 +44,12 @@ async fn export(
     // Authenticate before reading the body, so an unauthenticated client costs no buffering.
     let auth = state.authenticate_full(authorization(headers)).await?;
     let (bytes, permit) = read_body(state, headers, body).await?;
-    let body = OtlpBody { bytes, format, encoding, source: pv1::Source::OtlpHttp };
+    let body = OtlpBody {
+        bytes,
+        format,
+        encoding,
+        source: pv1::Source::OtlpHttp,
+    };
     ingest_export(state, &auth, body, permit).await
 }
 
@@ -65,8 +73,10 @@ fn success_response(format: OtlpFormat, outcome: &ExportOutcome) -> Response {
     match format {
         OtlpFormat::Protobuf => {
             let mut http = (StatusCode::OK, response.encode_to_vec()).into_response();
-            http.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROTOBUF_CONTENT_TYPE));
+            http.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(PROTOBUF_CONTENT_TYPE),
+            );
             http
         }
         OtlpFormat::Json => {

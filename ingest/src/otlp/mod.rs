@@ -60,29 +60,53 @@ impl ExportOutcome {
 /// Ingests one export for the authenticated project: decodes and splits it (on the blocking
 /// pool unless it is small and uncompressed), appends every valid trace group in one log call,
 /// and returns only after the log accepted them.
+#[tracing::instrument(
+    skip_all,
+    fields(project_id = %auth.project_id, accepted_spans = tracing::field::Empty, rejected_spans = tracing::field::Empty)
+)]
 pub(crate) async fn ingest_export(
     state: &IngestState,
     auth: &AuthContext,
     body: OtlpBody,
     permit: InflightPermit,
 ) -> Result<ExportOutcome> {
-    let OtlpBody { bytes, format, encoding, source } = body;
+    let OtlpBody {
+        bytes,
+        format,
+        encoding,
+        source,
+    } = body;
     let project_id = auth.project_id.clone();
     let (split, permit) = decode_wire(state, bytes, encoding, permit, move |bytes| {
         let request = decode(bytes, format)?;
-        let context =
-            EventContext { project_id: &project_id, source, received_at_unix_nano: unix_nanos_now() };
+        let context = EventContext {
+            project_id: &project_id,
+            source,
+            received_at_unix_nano: unix_nanos_now(),
+        };
         Ok(split_export(request, context))
     })
     .await?;
-    let SplitExport { records, accepted_spans, rejected_spans, error_message } = split;
+    let SplitExport {
+        records,
+        accepted_spans,
+        rejected_spans,
+        error_message,
+    } = split;
+    let span = tracing::Span::current();
+    span.record("accepted_spans", accepted_spans);
+    span.record("rejected_spans", rejected_spans);
     if rejected_spans > 0 {
-        tracing::debug!(rejected_spans, error_message, "rejected invalid otlp spans");
+        tracing::debug!(error_message, "rejected invalid otlp spans");
     }
     state.append(records).await?;
     // The in-flight bytes stay reserved until the log holds the events.
     drop(permit);
-    Ok(ExportOutcome { accepted_spans, rejected_spans, error_message })
+    Ok(ExportOutcome {
+        accepted_spans,
+        rejected_spans,
+        error_message,
+    })
 }
 
 /// Decodes an export request in either OTLP encoding.
@@ -91,8 +115,9 @@ fn decode(bytes: &[u8], format: OtlpFormat) -> Result<ExportTraceServiceRequest>
         OtlpFormat::Protobuf => {
             ExportTraceServiceRequest::decode(bytes).map_err(IngestError::OtlpProtobuf)
         }
-        OtlpFormat::Json => periscope_core::otlp_json::decode_export_request(bytes)
-            .map_err(IngestError::OtlpJson),
+        OtlpFormat::Json => {
+            periscope_core::otlp_json::decode_export_request(bytes).map_err(IngestError::OtlpJson)
+        }
     }
 }
 

@@ -123,7 +123,9 @@ pub(crate) fn split_export(
     let mut split = SplitExport::default();
     for (resource_index, resource_spans) in request.resource_spans.into_iter().enumerate() {
         let groups = group_by_trace(resource_spans, resource_index, &mut split);
-        split.records.extend(groups.into_iter().map(|group| encode_group(group, context)));
+        split
+            .records
+            .extend(groups.into_iter().map(|group| encode_group(group, context)));
     }
     split.finish_message();
     split
@@ -134,11 +136,19 @@ fn group_by_trace(
     resource_index: usize,
     split: &mut SplitExport,
 ) -> Vec<TraceGroup> {
-    let ResourceSpans { resource, scope_spans, schema_url } = resource_spans;
+    let ResourceSpans {
+        resource,
+        scope_spans,
+        schema_url,
+    } = resource_spans;
     let mut groups: Vec<TraceGroup> = Vec::new();
     let mut group_of_trace: HashMap<[u8; 16], usize> = HashMap::new();
     for (scope_index, scope_spans) in scope_spans.into_iter().enumerate() {
-        let ScopeSpans { scope, spans, schema_url: scope_schema_url } = scope_spans;
+        let ScopeSpans {
+            scope,
+            spans,
+            schema_url: scope_schema_url,
+        } = scope_spans;
         for (span_index, span) in spans.into_iter().enumerate() {
             let trace_id = match validate_span(&span) {
                 Ok(trace_id) => trace_id,
@@ -159,7 +169,9 @@ fn group_by_trace(
                 });
                 groups.len() - 1
             });
-            let Some(group) = groups.get_mut(group_index) else { continue };
+            let Some(group) = groups.get_mut(group_index) else {
+                continue;
+            };
             if group.last_scope != Some(scope_index) {
                 group.spans.scope_spans.push(ScopeSpans {
                     scope: scope.clone(),
@@ -187,7 +199,10 @@ fn encode_group(group: TraceGroup, context: EventContext<'_>) -> LogRecord {
         schema_version: SCHEMA_VERSION,
         body: Some(pv1::event::Body::OtlpSpans(group.spans)),
     };
-    LogRecord { key: Bytes::from(key), value: Bytes::from(event.encode_to_vec()) }
+    LogRecord {
+        key: Bytes::from(key),
+        value: Bytes::from(event.encode_to_vec()),
+    }
 }
 
 #[cfg(test)]

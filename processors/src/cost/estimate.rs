@@ -44,7 +44,11 @@ pub fn estimate_usage(observation: &ObservationRecord) -> Option<BTreeMap<String
         return None;
     }
     let input = observation.input.as_ref().map(|input| {
-        if is_embedding { count_value_tokens(input) } else { count_prompt_tokens(input) }
+        if is_embedding {
+            count_value_tokens(input)
+        } else {
+            count_prompt_tokens(input)
+        }
     });
     // An embedding's output is vectors, which are not billed as tokens.
     let output = match &observation.output {
@@ -127,7 +131,10 @@ fn count_prompt_tokens(input: &Value) -> u64 {
                 .filter(|(key, _)| key.as_str() != messages_key)
                 .map(|(_, value)| count_value_tokens(value))
                 .sum();
-            let messages = fields.get(messages_key).and_then(as_message_list).unwrap_or(&[]);
+            let messages = fields
+                .get(messages_key)
+                .and_then(as_message_list)
+                .unwrap_or(&[]);
             return count_chat(messages) + rest;
         }
     }
@@ -158,9 +165,13 @@ fn count_completion_tokens(output: &Value) -> u64 {
 }
 
 fn as_message_list(value: &Value) -> Option<&[Value]> {
-    let Value::Array(items) = value else { return None };
+    let Value::Array(items) = value else {
+        return None;
+    };
     let all_messages = !items.is_empty()
-        && items.iter().all(|item| item.as_object().is_some_and(is_message));
+        && items
+            .iter()
+            .all(|item| item.as_object().is_some_and(is_message));
     all_messages.then_some(items.as_slice())
 }
 
@@ -170,7 +181,10 @@ fn is_message(fields: &Map<String, Value>) -> bool {
 
 fn count_chat(messages: &[Value]) -> u64 {
     let framing = TOKENS_PER_MESSAGE + 1;
-    let body: u64 = messages.iter().map(|message| framing + count_message_body(message)).sum();
+    let body: u64 = messages
+        .iter()
+        .map(|message| framing + count_message_body(message))
+        .sum();
     body + TOKENS_PER_REPLY
 }
 
@@ -213,7 +227,10 @@ fn count_content_part(part: &Value) -> u64 {
     if let Some(Value::String(text)) = fields.get("text") {
         return count_text_tokens(text);
     }
-    let part_type = fields.get("type").and_then(Value::as_str).unwrap_or_default();
+    let part_type = fields
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let is_media = matches!(
         part_type,
         "image" | "image_url" | "input_image" | "input_audio" | "audio" | "file" | "input_file"
@@ -247,7 +264,10 @@ mod tests {
     #[test]
     fn short_english_matches_real_bpe_counts() {
         // Counts from OpenAI's tokenizers (cl100k and o200k agree on these).
-        assert_eq!(count_text_tokens("The quick brown fox jumps over the lazy dog."), 10);
+        assert_eq!(
+            count_text_tokens("The quick brown fox jumps over the lazy dog."),
+            10
+        );
         assert_eq!(count_text_tokens("Hello, world!"), 4);
         assert_eq!(count_text_tokens("Hello"), 1);
         assert_eq!(count_text_tokens(""), 0);
@@ -266,9 +286,15 @@ mod tests {
         let characters = text.chars().count() as f64;
         let words = text.split_whitespace().count() as f64;
         let chars_per_token = characters / tokens;
-        assert!((3.4..=5.0).contains(&chars_per_token), "{chars_per_token} chars per token");
+        assert!(
+            (3.4..=5.0).contains(&chars_per_token),
+            "{chars_per_token} chars per token"
+        );
         let tokens_per_word = tokens / words;
-        assert!((1.0..=1.5).contains(&tokens_per_word), "{tokens_per_word} tokens per word");
+        assert!(
+            (1.0..=1.5).contains(&tokens_per_word),
+            "{tokens_per_word} tokens per word"
+        );
     }
 
     #[test]
@@ -283,7 +309,10 @@ mod tests {
     #[test]
     fn a_single_user_message_costs_openais_framing() {
         // The OpenAI API reports 8 prompt tokens for `[{"role":"user","content":"Hello"}]`.
-        assert_eq!(count_prompt_tokens(&json!([{"role": "user", "content": "Hello"}])), 8);
+        assert_eq!(
+            count_prompt_tokens(&json!([{"role": "user", "content": "Hello"}])),
+            8
+        );
         let wrapped = json!({"messages": [{"role": "user", "content": "Hello"}]});
         assert_eq!(count_prompt_tokens(&wrapped), 8);
         let with_tools = json!({
@@ -295,9 +324,10 @@ mod tests {
 
     #[test]
     fn media_parts_count_flat_and_completions_have_no_framing() {
+        let data_url = format!("data:image/png;base64,{}", "A".repeat(10_000));
         let image = json!([{"role": "user", "content": [
             {"type": "text", "text": "Hello"},
-            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", "A".repeat(10_000))}}
+            {"type": "image_url", "image_url": {"url": data_url}}
         ]}]);
         assert_eq!(count_prompt_tokens(&image), 8 + MEDIA_PART_TOKENS);
         let message = json!({"role": "assistant", "content": "Hello, world!"});
@@ -322,8 +352,12 @@ mod tests {
         let prompt = json!([{"role": "user", "content": "Hello"}]);
         let observation = generation(Some(prompt.clone()), Some(json!("Hello, world!")));
         let usage = estimate_usage(&observation).unwrap();
-        let expected: BTreeMap<String, i64> =
-            [("input".into(), 8), ("output".into(), 4), ("total".into(), 12)].into();
+        let expected: BTreeMap<String, i64> = [
+            ("input".into(), 8),
+            ("output".into(), 4),
+            ("total".into(), 12),
+        ]
+        .into();
         assert_eq!(usage, expected);
 
         let mut reported = observation.clone();

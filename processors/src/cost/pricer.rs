@@ -44,7 +44,11 @@ impl Pricer {
 
     /// Creates a pricer that reloads a project's definitions after `ttl`.
     pub fn with_ttl(meta: Arc<dyn MetaStore>, ttl: Duration) -> Self {
-        Self { meta, ttl, projects: RwLock::new(HashMap::new()) }
+        Self {
+            meta,
+            ttl,
+            projects: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Prices one observation in place: sets `price` when it names a model (`None` when no
@@ -74,7 +78,9 @@ impl Pricer {
         let fresh = match load_project_models(self.meta.as_ref(), project_id).await {
             Ok(models) => ProjectModels::new(models, now),
             Err(error) => {
-                let Some(stale) = cached else { return Err(error) };
+                let Some(stale) = cached else {
+                    return Err(error);
+                };
                 // Keep pricing with what we had, and retry after another TTL rather than on
                 // every observation while the store is down.
                 tracing::warn!(
@@ -95,7 +101,10 @@ impl Pricer {
     }
 
     fn store_project(&self, project_id: &str, models: Arc<ProjectModels>, now: Instant) {
-        let mut projects = self.projects.write().unwrap_or_else(PoisonError::into_inner);
+        let mut projects = self
+            .projects
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if projects.len() >= MAX_CACHED_PROJECTS && !projects.contains_key(project_id) {
             projects.retain(|_, entry| now.saturating_duration_since(entry.loaded_at) < self.ttl);
             if projects.len() >= MAX_CACHED_PROJECTS {
@@ -114,14 +123,27 @@ pub async fn load_project_models(
 ) -> Result<Vec<ModelDefinition>, BackendError> {
     let mut models = meta.list_models(project_id).await?;
     models.retain(|model| {
-        if model.project_id.as_deref().is_some_and(|owner| owner != project_id) {
-            tracing::warn!(project_id, model_id = %model.id, "meta store returned another project's model");
+        if model
+            .project_id
+            .as_deref()
+            .is_some_and(|owner| owner != project_id)
+        {
+            tracing::warn!(
+                project_id,
+                model_id = %model.id,
+                "meta store returned another project's model"
+            );
             return false;
         }
         match validate_model_definition(model) {
             Ok(()) => true,
             Err(reason) => {
-                tracing::warn!(project_id, model_id = %model.id, %reason, "ignoring an invalid model definition");
+                tracing::warn!(
+                    project_id,
+                    model_id = %model.id,
+                    %reason,
+                    "ignoring an invalid model definition"
+                );
                 false
             }
         }
@@ -151,7 +173,11 @@ struct ProjectModels {
 
 impl ProjectModels {
     fn new(models: Vec<ModelDefinition>, loaded_at: Instant) -> Self {
-        Self { loaded_at, models, candidates: Mutex::new(HashMap::new()) }
+        Self {
+            loaded_at,
+            models,
+            candidates: Mutex::new(HashMap::new()),
+        }
     }
 
     fn resolve(&self, model: &str, at: DateTime<Utc>) -> Option<&ModelDefinition> {
@@ -159,7 +185,12 @@ impl ProjectModels {
             return None;
         }
         let candidates = self.candidates(model);
-        pick_effective(candidates.iter().filter_map(|candidate| self.definition(*candidate)), at)
+        pick_effective(
+            candidates
+                .iter()
+                .filter_map(|candidate| self.definition(*candidate)),
+            at,
+        )
     }
 
     fn definition(&self, candidate: Candidate) -> Option<&ModelDefinition> {
@@ -170,12 +201,23 @@ impl ProjectModels {
     }
 
     fn candidates(&self, model: &str) -> Arc<[Candidate]> {
-        let lock_memo = || self.candidates.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock_memo = || {
+            self.candidates
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
         if let Some(found) = lock_memo().get(model) {
             return Arc::clone(found);
         }
-        let project = self.models.iter().enumerate().map(|(i, d)| (Candidate::Project(i), d));
-        let builtin = builtin_models().iter().enumerate().map(|(i, d)| (Candidate::Builtin(i), d));
+        let project = self
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Candidate::Project(i), d));
+        let builtin = builtin_models()
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Candidate::Builtin(i), d));
         let found: Arc<[Candidate]> = project
             .chain(builtin)
             .filter(|(_, definition)| pattern_matches(definition, model))

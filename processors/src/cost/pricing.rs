@@ -61,7 +61,10 @@ pub(super) fn complete(observation: &mut ObservationRecord, matched: Option<&Mod
 /// detail key without a price of its own would make those tokens free. Such keys (the known
 /// ones, and any `input_*`/`output_*` key in `usage`) get their parent's price instead: the
 /// conservative choice when a custom definition only lists `input` and `output`.
-pub fn price_snapshot(definition: &ModelDefinition, usage: &BTreeMap<String, i64>) -> PriceSnapshot {
+pub fn price_snapshot(
+    definition: &ModelDefinition,
+    usage: &BTreeMap<String, i64>,
+) -> PriceSnapshot {
     let mut prices = definition.prices.clone();
     let usage_details = usage.keys().filter_map(|key| {
         let parent = if key.starts_with("input_") {

@@ -77,12 +77,12 @@ impl Masker {
                 None => false,
             },
             // Not `any`: every element must be visited.
-            Value::Array(items) => {
-                items.iter_mut().fold(false, |changed, item| self.mask_value(item) | changed)
-            }
-            Value::Object(entries) => {
-                entries.values_mut().fold(false, |changed, item| self.mask_value(item) | changed)
-            }
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, item| self.mask_value(item) | changed),
+            Value::Object(entries) => entries
+                .values_mut()
+                .fold(false, |changed, item| self.mask_value(item) | changed),
             Value::Null | Value::Bool(_) | Value::Number(_) => false,
         }
     }
@@ -144,7 +144,10 @@ mod tests {
     const KEY: &str = "sk-abcdefghijklmnopqrstuvwxyz";
 
     fn rule(pattern: &str, replacement: &str) -> MaskingRule {
-        MaskingRule { pattern: pattern.into(), replacement: replacement.into() }
+        MaskingRule {
+            pattern: pattern.into(),
+            replacement: replacement.into(),
+        }
     }
 
     fn masker() -> Masker {
@@ -155,9 +158,14 @@ mod tests {
     fn strings_nested_anywhere_are_masked() {
         let cases = [
             (json!("mail bob@example.com now"), json!("mail [EMAIL] now")),
-            (json!(["a@b.io", 1, null, {"k": format!("key {KEY}")}]), json!(["[EMAIL]", 1, null, {"k": "key [KEY]"}])),
-            (json!({"messages": [{"role": "user", "content": "I am x.y@z.org"}]}),
-             json!({"messages": [{"role": "user", "content": "I am [EMAIL]"}]})),
+            (
+                json!(["a@b.io", 1, null, {"k": format!("key {KEY}")}]),
+                json!(["[EMAIL]", 1, null, {"k": "key [KEY]"}]),
+            ),
+            (
+                json!({"messages": [{"role": "user", "content": "I am x.y@z.org"}]}),
+                json!({"messages": [{"role": "user", "content": "I am [EMAIL]"}]}),
+            ),
             // Keys are structure, not payload.
             (json!({"a@b.io": true}), json!({"a@b.io": true})),
             (json!("nothing to hide"), json!("nothing to hide")),
@@ -195,7 +203,8 @@ mod tests {
 
     #[test]
     fn rules_written_against_json_text_still_apply() {
-        let by_syntax = Masker::new(&[rule(r#""password":\s*"[^"]*""#, r#""password":"***""#)]).unwrap();
+        let by_syntax =
+            Masker::new(&[rule(r#""password":\s*"[^"]*""#, r#""password":"***""#)]).unwrap();
         let mut value = json!(r#"{"password": "hunter2", "user": "bob"}"#);
         assert!(by_syntax.mask_value(&mut value));
         assert_eq!(value, json!(r#"{"password":"***", "user": "bob"}"#));
@@ -222,11 +231,17 @@ mod tests {
             ..Default::default()
         });
         masker().apply(&mut trace);
-        let Record::Trace(trace) = trace else { unreachable!() };
+        let Record::Trace(trace) = trace else {
+            unreachable!()
+        };
         assert_eq!(trace.input, Some(json!({"q": "from [EMAIL]"})));
         assert_eq!(trace.output, Some(json!("[KEY]")));
         assert_eq!(trace.metadata["owner"], json!("[EMAIL]"));
-        assert_eq!(trace.name.as_deref(), Some("bob@example.com"), "names are not payload");
+        assert_eq!(
+            trace.name.as_deref(),
+            Some("bob@example.com"),
+            "names are not payload"
+        );
 
         let mut observation = Record::Observation(ObservationRecord {
             id: "o".into(),
@@ -237,7 +252,9 @@ mod tests {
             ..Default::default()
         });
         masker().apply(&mut observation);
-        let Record::Observation(observation) = observation else { unreachable!() };
+        let Record::Observation(observation) = observation else {
+            unreachable!()
+        };
         assert_eq!(observation.input, Some(json!([{"content": "use [KEY]"}])));
         assert_eq!(observation.output, Some(json!("reply to [EMAIL]")));
         assert_eq!(observation.metadata["k"], json!({"deep": ["[EMAIL]"]}));
@@ -264,7 +281,9 @@ mod tests {
             event_time: now,
         });
         masker().apply(&mut score);
-        let Record::Score(score) = score else { unreachable!() };
+        let Record::Score(score) = score else {
+            unreachable!()
+        };
         assert_eq!(score.comment.as_deref(), Some("mail me at [EMAIL]"));
         assert_eq!(score.metadata, Some(json!({"key": "[KEY]"})));
     }

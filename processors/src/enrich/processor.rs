@@ -5,6 +5,7 @@
 //! each record as JSON keyed by `project_id/trace_id`. An envelope that can never be mapped is
 //! poison and goes to the DLQ; a backend hiccup (the meta store while pricing) is transient.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -33,8 +34,14 @@ pub struct EnrichProcessor {
 
 impl EnrichProcessor {
     /// Returns a processor applying `masking_rules` and pricing with built-in and project models.
-    pub fn new(masking_rules: &[MaskingRule], meta: Arc<dyn MetaStore>) -> Result<Self, regex::Error> {
-        Ok(Self { masker: Masker::new(masking_rules)?, pricer: Pricer::new(meta) })
+    pub fn new(
+        masking_rules: &[MaskingRule],
+        meta: Arc<dyn MetaStore>,
+    ) -> Result<Self, regex::Error> {
+        Ok(Self {
+            masker: Masker::new(masking_rules)?,
+            pricer: Pricer::new(meta),
+        })
     }
 
     /// Maps one decoded envelope to records (no masking or pricing).
@@ -42,9 +49,11 @@ impl EnrichProcessor {
         let received_at = DateTime::<Utc>::from_timestamp_nanos(event.received_at_unix_nano);
         let project_id = event.project_id.as_str();
         match &event.body {
-            Some(Body::OtlpSpans(resource_spans)) => {
-                Ok(otlp::map_resource_spans(project_id, resource_spans, received_at))
-            }
+            Some(Body::OtlpSpans(resource_spans)) => Ok(otlp::map_resource_spans(
+                project_id,
+                resource_spans,
+                received_at,
+            )),
             Some(Body::LangfuseEvent(legacy)) => {
                 let parsed = periscope_core::langfuse::event_from_parts(
                     &legacy.envelope_id,
@@ -53,18 +62,24 @@ impl EnrichProcessor {
                     &legacy.body_json,
                 )
                 .map_err(|error| StageError::Poison(format!("invalid langfuse event: {error}")))?;
-                langfuse::map_ingestion_event(project_id, &parsed, received_at)
-                    .map_err(|error| StageError::Poison(format!("unmappable langfuse event: {error}")))
+                langfuse::map_ingestion_event(project_id, &parsed, received_at).map_err(|error| {
+                    StageError::Poison(format!("unmappable langfuse event: {error}"))
+                })
             }
             Some(Body::ScoreJson(json)) => {
                 let value: serde_json::Value = serde_json::from_slice(json)
                     .map_err(|error| StageError::Poison(format!("score is not json: {error}")))?;
                 let score = periscope_core::langfuse::parse_score(&value)
                     .map_err(|error| StageError::Poison(format!("invalid score: {error}")))?;
-                Ok(vec![Record::Score(langfuse::map_score(project_id, &score, received_at))])
+                Ok(vec![Record::Score(langfuse::map_score(
+                    project_id,
+                    &score,
+                    received_at,
+                ))])
             }
             Some(Body::DatasetRunItemJson(_)) | Some(Body::BlobRef(_)) => Err(StageError::Poison(
-                "event body kind is not supported by this version of the enrich processor".to_owned(),
+                "event body kind is not supported by this version of the enrich processor"
+                    .to_owned(),
             )),
             None => Err(StageError::Poison("event has no body".to_owned())),
         }
@@ -86,7 +101,7 @@ impl Processor for EnrichProcessor {
                 event.schema_version
             )));
         }
-        let mut records = Self::map_event(&event)?;
+        let mut records = merge_trace_records(Self::map_event(&event)?);
         let mut output = Vec::with_capacity(records.len());
         for record in &mut records {
             if !self.masker.is_empty() {
@@ -95,11 +110,43 @@ impl Processor for EnrichProcessor {
             if let Record::Observation(observation) = record {
                 self.pricer.apply(observation).await?;
             }
-            let value = serde_json::to_vec(record)
-                .map_err(|error| StageError::Poison(format!("failed to encode a record: {error}")))?;
+            let value = serde_json::to_vec(record).map_err(|error| {
+                StageError::Poison(format!("failed to encode a record: {error}"))
+            })?;
             let key = topics::trace_key(record.project_id(), record.trace_id().unwrap_or(""));
-            output.push(LogRecord { key: Bytes::from(key), value: Bytes::from(value) });
+            output.push(LogRecord {
+                key: Bytes::from(key),
+                value: Bytes::from(value),
+            });
         }
         Ok(output)
     }
+}
+
+/// Collapses the trace records of one event into one per trace: every span of a Langfuse SDK
+/// request repeats the propagated trace attributes, so this shrinks the records topic and the
+/// store's work several-fold without changing the merged result.
+fn merge_trace_records(records: Vec<Record>) -> Vec<Record> {
+    let mut merged: Vec<Record> = Vec::with_capacity(records.len());
+    let mut trace_positions: HashMap<(String, String), usize> = HashMap::new();
+    for record in records {
+        match record {
+            Record::Trace(trace) => {
+                let key = (trace.project_id.clone(), trace.id.clone());
+                match trace_positions.get(&key) {
+                    Some(&position) => {
+                        if let Record::Trace(existing) = &mut merged[position] {
+                            existing.merge(trace);
+                        }
+                    }
+                    None => {
+                        trace_positions.insert(key, merged.len());
+                        merged.push(Record::Trace(trace));
+                    }
+                }
+            }
+            other => merged.push(other),
+        }
+    }
+    merged
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use periscope_core::error::{BackendError, BackendResult};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 /// Name of this backend in errors.
 pub(crate) const BACKEND: &str = "sqlite";
@@ -46,12 +46,17 @@ pub(crate) async fn open_pools(
     durability: Durability,
     max_readers: u32,
 ) -> BackendResult<Pools> {
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(parent).await.map_err(|source| BackendError::Io {
-            backend: BACKEND,
-            context: format!("failed to create directory {}", parent.display()),
-            source,
-        })?;
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| BackendError::Io {
+                backend: BACKEND,
+                context: format!("failed to create directory {}", parent.display()),
+                source,
+            })?;
     }
     let synchronous = match durability {
         Durability::Normal => SqliteSynchronous::Normal,
@@ -96,11 +101,16 @@ pub(crate) async fn ping(pools: &Pools) -> BackendResult<()> {
 pub(crate) fn db_error(context: &str, error: sqlx::Error) -> BackendError {
     match error {
         sqlx::Error::Database(database_error) => {
-            let code = database_error.code().and_then(|code| code.parse::<i64>().ok());
+            let code = database_error
+                .code()
+                .and_then(|code| code.parse::<i64>().ok());
             let message = format!("{context}: {database_error}");
             match code {
                 Some(SQLITE_CONSTRAINT_PRIMARYKEY | SQLITE_CONSTRAINT_UNIQUE) => {
-                    BackendError::AlreadyExists { backend: BACKEND, what: message }
+                    BackendError::AlreadyExists {
+                        backend: BACKEND,
+                        what: message,
+                    }
                 }
                 Some(code)
                     if matches!(
@@ -108,7 +118,10 @@ pub(crate) fn db_error(context: &str, error: sqlx::Error) -> BackendError {
                         SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL
                     ) =>
                 {
-                    BackendError::Unavailable { backend: BACKEND, message }
+                    BackendError::Unavailable {
+                        backend: BACKEND,
+                        message,
+                    }
                 }
                 _ => BackendError::Other {
                     backend: BACKEND,
@@ -118,11 +131,16 @@ pub(crate) fn db_error(context: &str, error: sqlx::Error) -> BackendError {
             }
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-            BackendError::Unavailable { backend: BACKEND, message: format!("{context}: {error}") }
+            BackendError::Unavailable {
+                backend: BACKEND,
+                message: format!("{context}: {error}"),
+            }
         }
-        sqlx::Error::Io(source) => {
-            BackendError::Io { backend: BACKEND, context: context.to_owned(), source }
-        }
+        sqlx::Error::Io(source) => BackendError::Io {
+            backend: BACKEND,
+            context: context.to_owned(),
+            source,
+        },
         other => BackendError::Other {
             backend: BACKEND,
             context: context.to_owned(),
@@ -133,10 +151,17 @@ pub(crate) fn db_error(context: &str, error: sqlx::Error) -> BackendError {
 
 /// Maps a JSON error on a stored body: the row is unreadable, which no retry fixes.
 pub(crate) fn body_error(context: &str, error: serde_json::Error) -> BackendError {
-    BackendError::Other { backend: BACKEND, context: context.to_owned(), source: Box::new(error) }
+    BackendError::Other {
+        backend: BACKEND,
+        context: context.to_owned(),
+        source: Box::new(error),
+    }
 }
 
 /// Returns an error for an impossible stored value (a corrupt or foreign database).
 pub(crate) fn corrupt(message: String) -> BackendError {
-    BackendError::Invalid { backend: BACKEND, message }
+    BackendError::Invalid {
+        backend: BACKEND,
+        message,
+    }
 }

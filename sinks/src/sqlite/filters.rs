@@ -41,10 +41,14 @@ pub(crate) fn push_time_range(
     to: Option<DateTime<Utc>>,
 ) {
     if let Some(from) = from {
-        query.push(format!(" AND {column} >= ")).push_bind(micros(from));
+        query
+            .push(format!(" AND {column} >= "))
+            .push_bind(micros(from));
     }
     if let Some(to) = to {
-        query.push(format!(" AND {column} < ")).push_bind(micros(to));
+        query
+            .push(format!(" AND {column} < "))
+            .push_bind(micros(to));
     }
 }
 
@@ -70,7 +74,12 @@ pub(crate) fn push_trace_filter<'a>(
             .push(")");
     }
     push_any_of(query, "t.environment", &filter.environments);
-    push_time_range(query, "t.timestamp", filter.from_timestamp, filter.to_timestamp);
+    push_time_range(
+        query,
+        "t.timestamp",
+        filter.from_timestamp,
+        filter.to_timestamp,
+    );
 }
 
 /// Appends ` WHERE ...` for observations aliased `o`.
@@ -81,9 +90,17 @@ pub(crate) fn push_observation_filter<'a>(
 ) {
     query.push(" WHERE o.project_id = ").push_bind(project_id);
     push_equal(query, "o.trace_id", filter.trace_id.as_deref());
-    push_equal(query, "o.type", filter.observation_type.map(|kind| kind.as_str()));
+    push_equal(
+        query,
+        "o.type",
+        filter.observation_type.map(|kind| kind.as_str()),
+    );
     push_equal(query, "o.name", filter.name.as_deref());
-    push_equal(query, "o.parent_observation_id", filter.parent_observation_id.as_deref());
+    push_equal(
+        query,
+        "o.parent_observation_id",
+        filter.parent_observation_id.as_deref(),
+    );
     push_equal(query, "o.level", filter.level.map(|level| level.as_str()));
     push_equal(query, "o.version", filter.version.as_deref());
     if let Some(user_id) = filter.user_id.as_deref() {
@@ -96,7 +113,12 @@ pub(crate) fn push_observation_filter<'a>(
             .push(")");
     }
     push_any_of(query, "o.environment", &filter.environments);
-    push_time_range(query, "o.start_time", filter.from_start_time, filter.to_start_time);
+    push_time_range(
+        query,
+        "o.start_time",
+        filter.from_start_time,
+        filter.to_start_time,
+    );
 }
 
 /// Appends ` WHERE ...` for scores aliased `s`.
@@ -111,8 +133,16 @@ pub(crate) fn push_score_filter<'a>(
     push_equal(query, "s.session_id", filter.session_id.as_deref());
     push_equal(query, "s.dataset_run_id", filter.dataset_run_id.as_deref());
     push_equal(query, "s.name", filter.name.as_deref());
-    push_equal(query, "s.data_type", filter.data_type.map(|kind| kind.as_str()));
-    push_equal(query, "s.source", filter.source.map(|source| source.as_str()));
+    push_equal(
+        query,
+        "s.data_type",
+        filter.data_type.map(|kind| kind.as_str()),
+    );
+    push_equal(
+        query,
+        "s.source",
+        filter.source.map(|source| source.as_str()),
+    );
     push_equal(query, "s.config_id", filter.config_id.as_deref());
     if let Some(user_id) = filter.user_id.as_deref() {
         query
@@ -124,7 +154,12 @@ pub(crate) fn push_score_filter<'a>(
             .push(")");
     }
     push_any_of(query, "s.environment", &filter.environments);
-    push_time_range(query, "s.timestamp", filter.from_timestamp, filter.to_timestamp);
+    push_time_range(
+        query,
+        "s.timestamp",
+        filter.from_timestamp,
+        filter.to_timestamp,
+    );
 }
 
 /// Converts a page request's numbers to SQLite integers (saturating: a huge page is empty).

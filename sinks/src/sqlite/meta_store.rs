@@ -81,7 +81,10 @@ fn decode_model(row: &SqliteRow) -> BackendResult<ModelDefinition> {
 impl MetaStore for SqliteMetaStore {
     async fn healthcheck(&self) -> BackendResult<()> {
         ping(&self.pools).await?;
-        let newest_applied = migrate::applied_versions(&self.pools.reader).await?.last().copied();
+        let newest_applied = migrate::applied_versions(&self.pools.reader)
+            .await?
+            .last()
+            .copied();
         let newest_known = META_MIGRATIONS.last().map(|migration| migration.version);
         if newest_applied != newest_known {
             return Err(corrupt(format!(

@@ -20,7 +20,11 @@ pub(crate) struct Migration {
 
 /// Applies every migration of `migrations` that `pool`'s database lacks.
 pub(crate) async fn run(pool: &SqlitePool, migrations: &[Migration]) -> BackendResult<()> {
-    debug_assert!(migrations.windows(2).all(|pair| pair[0].version < pair[1].version));
+    debug_assert!(
+        migrations
+            .windows(2)
+            .all(|pair| pair[0].version < pair[1].version)
+    );
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY,
@@ -51,11 +55,16 @@ pub(crate) async fn run(pool: &SqlitePool, migrations: &[Migration]) -> BackendR
 }
 
 async fn apply(pool: &SqlitePool, migration: &Migration) -> BackendResult<()> {
-    let context = format!("failed to apply migration {} ({})", migration.version, migration.name);
+    let context = format!(
+        "failed to apply migration {} ({})",
+        migration.version, migration.name
+    );
     // IMMEDIATE takes the write lock up front, so two processes opening the same file cannot
     // both decide that a migration is missing.
-    let mut transaction =
-        pool.begin_with("BEGIN IMMEDIATE").await.map_err(|error| db_error(&context, error))?;
+    let mut transaction = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|error| db_error(&context, error))?;
     let already_applied = sqlx::query("SELECT 1 FROM schema_migrations WHERE version = ?")
         .bind(migration.version)
         .fetch_optional(&mut *transaction)
@@ -63,7 +72,10 @@ async fn apply(pool: &SqlitePool, migration: &Migration) -> BackendResult<()> {
         .map_err(|error| db_error(&context, error))?
         .is_some();
     if already_applied {
-        return transaction.commit().await.map_err(|error| db_error(&context, error));
+        return transaction
+            .commit()
+            .await
+            .map_err(|error| db_error(&context, error));
     }
     for statement in migration.statements {
         sqlx::query(statement)
@@ -78,8 +90,15 @@ async fn apply(pool: &SqlitePool, migration: &Migration) -> BackendResult<()> {
         .execute(&mut *transaction)
         .await
         .map_err(|error| db_error(&context, error))?;
-    transaction.commit().await.map_err(|error| db_error(&context, error))?;
-    tracing::info!(version = migration.version, name = migration.name, "applied sqlite migration");
+    transaction
+        .commit()
+        .await
+        .map_err(|error| db_error(&context, error))?;
+    tracing::info!(
+        version = migration.version,
+        name = migration.name,
+        "applied sqlite migration"
+    );
     Ok(())
 }
 
@@ -90,6 +109,9 @@ pub(crate) async fn applied_versions(pool: &SqlitePool) -> BackendResult<Vec<i64
         .await
         .map_err(|error| db_error("failed to read schema_migrations", error))?;
     rows.iter()
-        .map(|row| row.try_get(0).map_err(|error| db_error("failed to read version", error)))
+        .map(|row| {
+            row.try_get(0)
+                .map_err(|error| db_error("failed to read version", error))
+        })
         .collect()
 }

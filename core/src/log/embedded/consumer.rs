@@ -28,7 +28,9 @@ pub(super) fn read_committed(path: &PathBuf) -> BackendResult<i64> {
             message: format!("offset file {} is corrupt", path.display()),
         }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(error) => Err(io_error(format!("failed to read {}", path.display()))(error)),
+        Err(error) => Err(io_error(format!("failed to read {}", path.display()))(
+            error,
+        )),
     }
 }
 
@@ -58,10 +60,21 @@ pub struct EmbeddedConsumer {
 }
 
 impl EmbeddedConsumer {
-    pub(super) fn new(topic_name: String, topic: Arc<TopicHandle>, group: &str) -> BackendResult<Self> {
+    pub(super) fn new(
+        topic_name: String,
+        topic: Arc<TopicHandle>,
+        group: &str,
+    ) -> BackendResult<Self> {
         let offset_path = offset_file(&topic, group);
         let committed = read_committed(&offset_path)?;
-        Ok(Self { topic_name, topic, offset_path, position: committed, committed, reader: None })
+        Ok(Self {
+            topic_name,
+            topic,
+            offset_path,
+            position: committed,
+            committed,
+            reader: None,
+        })
     }
 
     /// Reads up to `max_records` records below `watermark` (blocking file I/O).
@@ -99,7 +112,9 @@ impl EmbeddedConsumer {
                     let segments = lock(&self.topic.segments)?;
                     segments.find(self.position).cloned()
                 };
-                let Some(segment) = segment else { return Ok(None) };
+                let Some(segment) = segment else {
+                    return Ok(None);
+                };
                 if segment.base_offset > self.position {
                     tracing::warn!(
                         topic = %self.topic_name,
@@ -109,12 +124,21 @@ impl EmbeddedConsumer {
                     );
                     self.position = segment.base_offset;
                 }
-                let reader = SegmentReader::open_at(&segment.path, segment.base_offset, self.position)
-                    .map_err(io_error(format!("failed to open {}", segment.path.display())))?;
+                let reader =
+                    SegmentReader::open_at(&segment.path, segment.base_offset, self.position)
+                        .map_err(io_error(format!(
+                            "failed to open {}",
+                            segment.path.display()
+                        )))?;
                 self.reader = Some(reader);
             }
-            let Some(reader) = self.reader.as_mut() else { return Ok(None) };
-            match reader.next().map_err(io_error("failed to read the event log"))? {
+            let Some(reader) = self.reader.as_mut() else {
+                return Ok(None);
+            };
+            match reader
+                .next()
+                .map_err(io_error("failed to read the event log"))?
+            {
                 Some(record) if record.offset >= self.position => return Ok(Some(record)),
                 Some(_) => continue,
                 None => {
@@ -145,7 +169,8 @@ impl LogConsumer for EmbeddedConsumer {
     ) -> BackendResult<Vec<ConsumedRecord>> {
         let mut watermark = self.topic.watermark.clone();
         if *watermark.borrow() <= self.position {
-            let changed = tokio::time::timeout(max_wait, watermark.wait_for(|w| *w > self.position));
+            let changed =
+                tokio::time::timeout(max_wait, watermark.wait_for(|w| *w > self.position));
             if changed.await.is_err() {
                 return Ok(Vec::new());
             }
@@ -162,13 +187,14 @@ impl LogConsumer for EmbeddedConsumer {
             reader: None,
         };
         let state = std::mem::replace(self, placeholder);
-        let (state, result) = tokio::task::spawn_blocking(move || state.read_blocking(max_records, high))
-            .await
-            .map_err(|error| BackendError::Other {
-                backend: BACKEND,
-                context: "blocking read task failed".to_owned(),
-                source: Box::new(error),
-            })?;
+        let (state, result) =
+            tokio::task::spawn_blocking(move || state.read_blocking(max_records, high))
+                .await
+                .map_err(|error| BackendError::Other {
+                    backend: BACKEND,
+                    context: "blocking read task failed".to_owned(),
+                    source: Box::new(error),
+                })?;
         *self = state;
         result
     }

@@ -72,7 +72,15 @@ pub(super) fn read_next<R: Read>(reader: &mut R) -> io::Result<Option<(StoredRec
     let key = body.slice(BODY_FIXED..BODY_FIXED + key_len);
     let value = body.slice(BODY_FIXED + key_len..);
     let frame_len = (FRAME_HEADER + body_len) as u64;
-    Ok(Some((StoredRecord { offset, timestamp_ms, key, value }, frame_len)))
+    Ok(Some((
+        StoredRecord {
+            offset,
+            timestamp_ms,
+            key,
+            value,
+        },
+        frame_len,
+    )))
 }
 
 /// Fills `buf` completely; `false` when the reader ended first (a partial read counts as end).
@@ -138,7 +146,10 @@ impl SegmentReader {
     pub(super) fn open_at(path: &PathBuf, base_offset: i64, offset: i64) -> io::Result<Self> {
         let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(0))?;
-        let mut reader = Self { base_offset, reader: BufReader::with_capacity(1 << 20, file) };
+        let mut reader = Self {
+            base_offset,
+            reader: BufReader::with_capacity(1 << 20, file),
+        };
         // Records are variable-length with no index: skip forward from the segment start.
         // Segments are bounded (segment_bytes), and readers normally continue sequentially.
         let mut skipped = base_offset;
@@ -171,7 +182,10 @@ mod tests {
         buf.truncate(whole - 3);
         let mut cursor = Cursor::new(buf);
         let (first, _) = read_next(&mut cursor).unwrap().unwrap();
-        assert_eq!((first.offset, &first.key[..], &first.value[..]), (7, &b"key"[..], &b"value"[..]));
+        assert_eq!(
+            (first.offset, &first.key[..], &first.value[..]),
+            (7, &b"key"[..], &b"value"[..])
+        );
         assert!(read_next(&mut cursor).unwrap().is_none());
     }
 

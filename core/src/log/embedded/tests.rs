@@ -1,10 +1,15 @@
+#![expect(
+    clippy::disallowed_methods,
+    reason = "tests spawn concurrent tasks directly"
+)]
+
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::*;
-use crate::log::ConsumedRecord;
 use crate::config::FsyncPolicy;
+use crate::log::ConsumedRecord;
 
 fn config(segment_bytes: u64) -> LogConfig {
     LogConfig {
@@ -16,20 +21,25 @@ fn config(segment_bytes: u64) -> LogConfig {
 }
 
 fn record(i: usize) -> LogRecord {
-    LogRecord { key: Bytes::from(format!("k{i}")), value: Bytes::from(format!("value-{i}")) }
+    LogRecord {
+        key: Bytes::from(format!("k{i}")),
+        value: Bytes::from(format!("value-{i}")),
+    }
 }
 
 async fn drain(consumer: &mut Box<dyn LogConsumer>, expected: usize) -> Vec<ConsumedRecord> {
     let mut all = Vec::new();
     while all.len() < expected {
         let batch = consumer.poll(1000, Duration::from_secs(2)).await.unwrap();
-        assert!(!batch.is_empty(), "log returned nothing after {} of {expected}", all.len());
+        assert!(
+            !batch.is_empty(),
+            "log returned nothing after {} of {expected}",
+            all.len()
+        );
         all.extend(batch);
     }
     all
 }
-
-
 
 #[tokio::test]
 async fn appended_records_are_read_in_order_across_segments_and_restarts() {

@@ -38,7 +38,11 @@ impl Segments {
     /// Returns the segment holding `offset`, or the oldest one when `offset` was deleted.
     pub(super) fn find(&self, offset: i64) -> Option<&SegmentMeta> {
         let index = self.list.partition_point(|s| s.base_offset <= offset);
-        if index == 0 { self.list.first() } else { self.list.get(index - 1) }
+        if index == 0 {
+            self.list.first()
+        } else {
+            self.list.get(index - 1)
+        }
     }
 }
 
@@ -59,7 +63,9 @@ pub(super) struct TopicHandle {
 
 impl std::fmt::Debug for AppendRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppendRequest").field("records", &self.records.len()).finish()
+        f.debug_struct("AppendRequest")
+            .field("records", &self.records.len())
+            .finish()
     }
 }
 
@@ -72,46 +78,74 @@ pub(super) fn lock(segments: &Mutex<Segments>) -> BackendResult<MutexGuard<'_, S
 
 pub(super) fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BackendError {
     let context = context.into();
-    move |source| BackendError::Io { backend: BACKEND, context, source }
+    move |source| BackendError::Io {
+        backend: BACKEND,
+        context,
+        source,
+    }
 }
 
 impl TopicHandle {
     /// Opens (recovering) or creates the topic directory and starts its writer.
     pub(super) fn open(dir: PathBuf, config: &LogConfig) -> BackendResult<Self> {
-        std::fs::create_dir_all(&dir).map_err(io_error(format!("failed to create {}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(io_error(format!("failed to create {}", dir.display())))?;
         let mut list = Vec::new();
         let entries = std::fs::read_dir(&dir).map_err(io_error("failed to list log segments"))?;
         for entry in entries {
             let entry = entry.map_err(io_error("failed to list log segments"))?;
             let name = entry.file_name();
             if let Some(base_offset) = name.to_str().and_then(parse_segment_file_name) {
-                let size = entry.metadata().map_err(io_error("failed to stat a segment"))?.len();
-                list.push(SegmentMeta { base_offset, path: entry.path(), size });
+                let size = entry
+                    .metadata()
+                    .map_err(io_error("failed to stat a segment"))?
+                    .len();
+                list.push(SegmentMeta {
+                    base_offset,
+                    path: entry.path(),
+                    size,
+                });
             }
         }
         list.sort_by_key(|s| s.base_offset);
         let next_offset = match list.last_mut() {
             Some(last) => {
-                let (next, valid_len) = segment::recover(&last.path, last.base_offset)
-                    .map_err(io_error(format!("failed to recover {}", last.path.display())))?;
+                let (next, valid_len) = segment::recover(&last.path, last.base_offset).map_err(
+                    io_error(format!("failed to recover {}", last.path.display())),
+                )?;
                 last.size = valid_len;
                 next
             }
             None => {
                 let path = dir.join(segment_file_name(0));
                 File::create(&path).map_err(io_error("failed to create the first segment"))?;
-                list.push(SegmentMeta { base_offset: 0, path, size: 0 });
+                list.push(SegmentMeta {
+                    base_offset: 0,
+                    path,
+                    size: 0,
+                });
                 0
             }
         };
         let (watermark_tx, watermark) = watch::channel(next_offset);
         let segments = Arc::new(Mutex::new(Segments { list }));
         let (sender, receiver) = mpsc::channel(APPEND_QUEUE);
-        let writer = Writer::open(dir.clone(), segments.clone(), next_offset, watermark_tx, config)?;
+        let writer = Writer::open(
+            dir.clone(),
+            segments.clone(),
+            next_offset,
+            watermark_tx,
+            config,
+        )?;
         // The writer does blocking file I/O, so it lives on the blocking pool; it ends when
         // every sender (the handle) is dropped.
         tokio::task::spawn_blocking(move || writer.run(receiver));
-        Ok(Self { dir, segments, watermark, sender })
+        Ok(Self {
+            dir,
+            segments,
+            watermark,
+            sender,
+        })
     }
 
     /// Appends `records`, returning once they are written (and fsynced per policy).
@@ -121,7 +155,10 @@ impl TopicHandle {
             backend: BACKEND,
             message: "the log writer has stopped".to_owned(),
         };
-        self.sender.send(AppendRequest { records, reply }).await.map_err(|_| closed())?;
+        self.sender
+            .send(AppendRequest { records, reply })
+            .await
+            .map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
 }
@@ -245,7 +282,11 @@ impl Writer {
             .map_err(io_error(format!("failed to create {}", path.display())))?;
         self.active_size = 0;
         let mut guard = lock(&self.segments)?;
-        guard.list.push(SegmentMeta { base_offset: self.next_offset, path, size: 0 });
+        guard.list.push(SegmentMeta {
+            base_offset: self.next_offset,
+            path,
+            size: 0,
+        });
         apply_retention(&mut guard, self.retention_bytes, self.retention_age);
         Ok(())
     }

@@ -23,7 +23,8 @@ impl<'a> Body<'a> {
 
     /// Returns `body.id`, which every trace and observation event must carry.
     pub(super) fn required_id(&self) -> Result<String, EventError> {
-        self.string("id").ok_or_else(|| EventError::missing("body.id"))
+        self.string("id")
+            .ok_or_else(|| EventError::missing("body.id"))
     }
 
     pub(super) fn str(&self, key: &str) -> Option<&'a str> {
@@ -56,8 +57,14 @@ impl<'a> Body<'a> {
     }
 
     pub(super) fn string_array(&self, key: &str) -> Vec<String> {
-        let Some(Value::Array(items)) = self.get(key) else { return Vec::new() };
-        items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        let Some(Value::Array(items)) = self.get(key) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Returns `metadata` as map entries: an object's keys, or anything else under the key
@@ -65,9 +72,10 @@ impl<'a> Body<'a> {
     pub(super) fn metadata(&self) -> BTreeMap<String, Value> {
         match self.get("metadata") {
             None => BTreeMap::new(),
-            Some(Value::Object(entries)) => {
-                entries.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
-            }
+            Some(Value::Object(entries)) => entries
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
             Some(other) => BTreeMap::from([("metadata".to_owned(), other.clone())]),
         }
     }

@@ -56,7 +56,9 @@ pub fn map_ingestion_event(
         }
         EventType::ScoreCreate => {
             let score = parse_score_event(event).map_err(invalid)?;
-            Ok(vec![Record::Score(score::score_record(project_id, &score, event_time))])
+            Ok(vec![Record::Score(score::score_record(
+                project_id, &score, event_time,
+            ))])
         }
         EventType::SpanCreate
         | EventType::SpanUpdate

@@ -5,17 +5,17 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use periscope_core::langfuse::{EventError, EventType, IngestionEvent};
 use periscope_core::model::{Level, ObservationRecord, ObservationType};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::body::Body;
 use crate::enrich::usage::normalize_usage_object;
 
-/// Keys of the legacy `usage` object that are not token counts.
-const LEGACY_USAGE_NON_COUNT_KEYS: [&str; 4] = ["unit", "inputCost", "outputCost", "totalCost"];
-
 /// Legacy `usage` cost keys and the cost keys they become.
-const LEGACY_COST_KEYS: [(&str, &str); 3] =
-    [("inputCost", "input"), ("outputCost", "output"), ("totalCost", "total")];
+const LEGACY_COST_KEYS: [(&str, &str); 3] = [
+    ("inputCost", "input"),
+    ("outputCost", "output"),
+    ("totalCost", "total"),
+];
 
 /// Which optional field groups an event type carries (the rest Langfuse strips).
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +42,11 @@ fn shape(event_type: EventType, body: &Body<'_>) -> Result<Shape, EventError> {
         EventType::GenerationCreate | EventType::GenerationUpdate => Shape {
             has_generation_fields: true,
             has_prompt_link: true,
-            ..simple(ObservationType::Generation, event_type == EventType::GenerationCreate, true)
+            ..simple(
+                ObservationType::Generation,
+                event_type == EventType::GenerationCreate,
+                true,
+            )
         },
         EventType::ObservationCreate | EventType::ObservationUpdate => {
             let observation_type = body
@@ -51,7 +55,11 @@ fn shape(event_type: EventType, body: &Body<'_>) -> Result<Shape, EventError> {
                 .ok_or_else(|| EventError::invalid("body.type", "expected an observation type"))?;
             Shape {
                 has_generation_fields: true,
-                ..simple(observation_type, event_type == EventType::ObservationCreate, true)
+                ..simple(
+                    observation_type,
+                    event_type == EventType::ObservationCreate,
+                    true,
+                )
             }
         }
         EventType::TraceCreate | EventType::ScoreCreate | EventType::SdkLog => {
@@ -78,7 +86,9 @@ pub(super) fn map_observation(
         parent_observation_id: body.string("parentObservationId"),
         observation_type: Some(shape.observation_type),
         name: body.string("name"),
-        start_time: body.time("startTime").or(shape.is_create.then_some(event_time)),
+        start_time: body
+            .time("startTime")
+            .or(shape.is_create.then_some(event_time)),
         input: body.json("input"),
         output: body.json("output"),
         metadata: body.metadata(),
@@ -95,14 +105,18 @@ pub(super) fn map_observation(
     if shape.has_generation_fields {
         record.completion_start_time = body.time("completionStartTime");
         record.model = body.string("model");
-        record.model_parameters = body.object("modelParameters").map(|map| Value::Object(map.clone()));
+        record.model_parameters = body
+            .object("modelParameters")
+            .map(|map| Value::Object(map.clone()));
         record.usage_details = usage_details(&body);
         record.cost_details = cost_details(&body);
     }
     if shape.has_prompt_link {
         // Validation guarantees both or neither; an empty name or version 0 counts as neither.
         let prompt_name = body.string("promptName").filter(|name| !name.is_empty());
-        let prompt_version = body.integer("promptVersion").filter(|version| *version != 0);
+        let prompt_version = body
+            .integer("promptVersion")
+            .filter(|version| *version != 0);
         if let (Some(name), Some(version)) = (prompt_name, prompt_version) {
             record.prompt_name = Some(name);
             record.prompt_version = Some(version);
@@ -119,14 +133,10 @@ fn usage_details(body: &Body<'_>) -> BTreeMap<String, i64> {
             return normalized;
         }
     }
-    let Some(usage) = body.object("usage") else { return BTreeMap::new() };
-    // Unit and costs are not token counts; only the counts go to the normaliser.
-    let counts: Map<String, Value> = usage
-        .iter()
-        .filter(|(key, _)| !LEGACY_USAGE_NON_COUNT_KEYS.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    normalize_usage_object(&Value::Object(counts))
+    // The normaliser reads both legacy shapes and skips `unit` and the `*Cost` fields.
+    body.get("usage")
+        .map(normalize_usage_object)
+        .unwrap_or_default()
 }
 
 /// `costDetails` wins; the legacy `usage.inputCost/outputCost/totalCost` is the fallback.
@@ -140,11 +150,16 @@ fn cost_details(body: &Body<'_>) -> BTreeMap<String, f64> {
     if !given.is_empty() {
         return given;
     }
-    let Some(usage) = body.object("usage") else { return BTreeMap::new() };
+    let Some(usage) = body.object("usage") else {
+        return BTreeMap::new();
+    };
     LEGACY_COST_KEYS
         .into_iter()
         .filter_map(|(legacy, key)| {
-            usage.get(legacy).and_then(Value::as_f64).map(|cost| (key.to_owned(), cost))
+            usage
+                .get(legacy)
+                .and_then(Value::as_f64)
+                .map(|cost| (key.to_owned(), cost))
         })
         .collect()
 }

@@ -22,7 +22,10 @@ pub(super) fn score_record(
     let (value, string_value) = match (score.data_type, &score.value) {
         (ScoreDataType::Boolean, ScoreValue::Number(number)) => {
             let flag = *number != 0.0;
-            (if flag { 1.0 } else { 0.0 }, Some(if flag { "True" } else { "False" }.to_owned()))
+            (
+                if flag { 1.0 } else { 0.0 },
+                Some(if flag { "True" } else { "False" }.to_owned()),
+            )
         }
         // A label never has a numeric value of its own (a score config may map one later).
         (_, ScoreValue::Text(label)) => (0.0, Some(label.clone())),

@@ -40,16 +40,21 @@ pub(crate) async fn daily_metrics(
         ..TraceFilter::default()
     };
 
-    let mut count = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(DISTINCT {DAY}) FROM traces t"));
+    let mut count =
+        QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(DISTINCT {DAY}) FROM traces t"));
     push_trace_filter(&mut count, project_id, &traces);
     count.push(" AND t.timestamp IS NOT NULL");
     let total_items = fetch_count(pool, count, "failed to count metric days").await?;
 
-    let mut query =
-        QueryBuilder::<Sqlite>::new(format!("SELECT {DAY} AS day, COUNT(*) AS traces FROM traces t"));
+    let mut query = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {DAY} AS day, COUNT(*) AS traces FROM traces t"
+    ));
     push_trace_filter(&mut query, project_id, &traces);
     query.push(" AND t.timestamp IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT ");
-    query.push_bind(sql_integer(page.limit)).push(" OFFSET ").push_bind(sql_integer(page.offset()));
+    query
+        .push_bind(sql_integer(page.limit))
+        .push(" OFFSET ")
+        .push_bind(sql_integer(page.offset()));
     let rows = query
         .build()
         .fetch_all(pool)
@@ -70,7 +75,10 @@ pub(crate) async fn daily_metrics(
         });
     }
     let (Some(newest), Some(oldest)) = (rows.first(), rows.last()) else {
-        return Ok(Page { items: days, total_items });
+        return Ok(Page {
+            items: days,
+            total_items,
+        });
     };
     // Days of one page are consecutive in day order, so one time range selects exactly them.
     let from = get::<i64>(oldest, "day")?.saturating_mul(MICROS_PER_DAY);
@@ -125,7 +133,10 @@ pub(crate) async fn daily_metrics(
             total_cost: get(row, "cost")?,
         });
     }
-    Ok(Page { items: days, total_items })
+    Ok(Page {
+        items: days,
+        total_items,
+    })
 }
 
 /// Appends the trace filter restricted to the days `[from, to)` of the current page.

@@ -40,7 +40,10 @@ pub(crate) async fn list_observations(
     let mut query = QueryBuilder::<Sqlite>::new("SELECT o.body FROM observations o");
     push_observation_filter(&mut query, project_id, filter);
     query.push(" ORDER BY o.start_time DESC, o.id DESC LIMIT ");
-    query.push_bind(sql_integer(page.limit)).push(" OFFSET ").push_bind(sql_integer(page.offset()));
+    query
+        .push_bind(sql_integer(page.limit))
+        .push(" OFFSET ")
+        .push_bind(sql_integer(page.offset()));
     let items = fetch(pool, query).await?;
     Ok(Page { items, total_items })
 }
@@ -60,7 +63,9 @@ pub(crate) async fn list_observations_after(
     let Some(cursor) = cursor else {
         let mut query = QueryBuilder::<Sqlite>::new("SELECT o.body FROM observations o");
         push_observation_filter(&mut query, project_id, filter);
-        query.push(" ORDER BY o.start_time DESC, o.id DESC LIMIT ").push_bind(sql_integer(limit));
+        query
+            .push(" ORDER BY o.start_time DESC, o.id DESC LIMIT ")
+            .push_bind(sql_integer(limit));
         return fetch(pool, query).await;
     };
     let mut items = Vec::new();
@@ -68,9 +73,13 @@ pub(crate) async fn list_observations_after(
         let mut query = QueryBuilder::<Sqlite>::new("SELECT o.body FROM observations o");
         push_observation_filter(&mut query, project_id, filter);
         // A row-value comparison lets SQLite seek the (start_time, id) index to the cursor.
-        query.push(" AND (o.start_time, o.id) < (").push_bind(micros(cursor.start_time));
+        query
+            .push(" AND (o.start_time, o.id) < (")
+            .push_bind(micros(cursor.start_time));
         query.push(", ").push_bind(cursor.id.as_str()).push(")");
-        query.push(" ORDER BY o.start_time DESC, o.id DESC LIMIT ").push_bind(sql_integer(limit));
+        query
+            .push(" ORDER BY o.start_time DESC, o.id DESC LIMIT ")
+            .push_bind(sql_integer(limit));
         items = fetch(pool, query).await?;
     }
     let remaining = limit.saturating_sub(items.len() as u64);
@@ -81,7 +90,9 @@ pub(crate) async fn list_observations_after(
         if cursor.start_time == DateTime::<Utc>::MIN_UTC {
             query.push(" AND o.id < ").push_bind(cursor.id.as_str());
         }
-        query.push(" ORDER BY o.id DESC LIMIT ").push_bind(sql_integer(remaining));
+        query
+            .push(" ORDER BY o.id DESC LIMIT ")
+            .push_bind(sql_integer(remaining));
         items.extend(fetch(pool, query).await?);
     }
     Ok(items)

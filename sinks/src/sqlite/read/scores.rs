@@ -39,12 +39,18 @@ pub(crate) async fn list_scores(
     let mut query = QueryBuilder::<Sqlite>::new("SELECT s.body FROM scores s");
     push_score_filter(&mut query, project_id, filter);
     query.push(" ORDER BY s.timestamp DESC, s.id DESC LIMIT ");
-    query.push_bind(sql_integer(page.limit)).push(" OFFSET ").push_bind(sql_integer(page.offset()));
+    query
+        .push_bind(sql_integer(page.limit))
+        .push(" OFFSET ")
+        .push_bind(sql_integer(page.offset()));
     let rows = query
         .build()
         .fetch_all(pool)
         .await
         .map_err(|error| db_error("failed to list scores", error))?;
-    let items = rows.iter().map(get_body).collect::<BackendResult<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(get_body)
+        .collect::<BackendResult<Vec<_>>>()?;
     Ok(Page { items, total_items })
 }

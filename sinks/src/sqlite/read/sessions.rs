@@ -28,7 +28,12 @@ fn push_sessions<'a>(
     query.push(SESSIONS).push_bind(project_id);
     query.push(" GROUP BY t.session_id) s WHERE s.id IS NOT NULL");
     push_any_of(query, "s.environment", &filter.environments);
-    push_time_range(query, "s.created_at", filter.from_timestamp, filter.to_timestamp);
+    push_time_range(
+        query,
+        "s.created_at",
+        filter.from_timestamp,
+        filter.to_timestamp,
+    );
 }
 
 /// Returns a page of sessions (without traces), newest first.
@@ -45,7 +50,10 @@ pub(crate) async fn list_sessions(
     let mut query = QueryBuilder::<Sqlite>::new("SELECT s.id, s.created_at, s.environment FROM (");
     push_sessions(&mut query, project_id, filter);
     query.push(" ORDER BY s.created_at DESC, s.id DESC LIMIT ");
-    query.push_bind(sql_integer(page.limit)).push(" OFFSET ").push_bind(sql_integer(page.offset()));
+    query
+        .push_bind(sql_integer(page.limit))
+        .push(" OFFSET ")
+        .push_bind(sql_integer(page.offset()));
     let rows = query
         .build()
         .fetch_all(pool)
@@ -86,7 +94,10 @@ pub(crate) async fn get_session(
         return Ok(None);
     };
     let environment: String = get(first, "environment")?;
-    let stored = rows.iter().map(decode_trace).collect::<BackendResult<Vec<_>>>()?;
+    let stored = rows
+        .iter()
+        .map(decode_trace)
+        .collect::<BackendResult<Vec<_>>>()?;
     let created_at = stored
         .first()
         .map(|trace| trace.record.timestamp.unwrap_or(trace.created_at))

@@ -154,7 +154,11 @@ fn synthesize_trace(
         event_time: updated_at,
         ..TraceRecord::default()
     };
-    Some(StoredTrace { record, created_at, updated_at })
+    Some(StoredTrace {
+        record,
+        created_at,
+        updated_at,
+    })
 }
 
 async fn fetch_bodies<T: serde::de::DeserializeOwned>(
@@ -198,14 +202,22 @@ pub(crate) async fn list_traces(
         SortOrder::Desc => "DESC",
     };
     // The id breaks ties, so pages never overlap or skip rows.
-    query.push(format!(" ORDER BY t.{column} {direction}, t.id {direction} LIMIT "));
-    query.push_bind(sql_integer(page.limit)).push(" OFFSET ").push_bind(sql_integer(page.offset()));
+    query.push(format!(
+        " ORDER BY t.{column} {direction}, t.id {direction} LIMIT "
+    ));
+    query
+        .push_bind(sql_integer(page.limit))
+        .push(" OFFSET ")
+        .push_bind(sql_integer(page.offset()));
     let rows = query
         .build()
         .fetch_all(pool)
         .await
         .map_err(|error| db_error("failed to list traces", error))?;
-    let stored = rows.iter().map(decode_trace).collect::<BackendResult<Vec<_>>>()?;
+    let stored = rows
+        .iter()
+        .map(decode_trace)
+        .collect::<BackendResult<Vec<_>>>()?;
     let items = with_derived_fields(pool, project_id, stored).await?;
     Ok(Page { items, total_items })
 }
@@ -219,7 +231,10 @@ pub(crate) async fn with_derived_fields(
 ) -> BackendResult<Vec<Trace>> {
     let mut derived: HashMap<String, Derived> = HashMap::new();
     let mut score_ids: HashMap<String, Vec<String>> = HashMap::new();
-    let ids: Vec<&str> = traces.iter().map(|trace| trace.record.id.as_str()).collect();
+    let ids: Vec<&str> = traces
+        .iter()
+        .map(|trace| trace.record.id.as_str())
+        .collect();
     for chunk in ids.chunks(IDS_PER_QUERY) {
         let mut query = QueryBuilder::<Sqlite>::new(
             "SELECT trace_id, id, start_time, end_time, total_cost FROM observations \
@@ -234,7 +249,11 @@ pub(crate) async fn with_derived_fields(
             .map_err(|error| db_error("failed to read observations of traces", error))?;
         for row in &rows {
             let entry = derived.entry(get(row, "trace_id")?).or_default();
-            entry.add(get(row, "start_time")?, get(row, "end_time")?, get(row, "total_cost")?);
+            entry.add(
+                get(row, "start_time")?,
+                get(row, "end_time")?,
+                get(row, "total_cost")?,
+            );
             entry.observation_ids.push(get(row, "id")?);
         }
 
@@ -248,7 +267,10 @@ pub(crate) async fn with_derived_fields(
             .await
             .map_err(|error| db_error("failed to read scores of traces", error))?;
         for row in &rows {
-            score_ids.entry(get(row, "trace_id")?).or_default().push(get(row, "id")?);
+            score_ids
+                .entry(get(row, "trace_id")?)
+                .or_default()
+                .push(get(row, "id")?);
         }
     }
     Ok(traces

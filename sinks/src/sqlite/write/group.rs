@@ -51,7 +51,13 @@ impl GroupedBatch {
             }
             None => {
                 let first_event_time = trace.event_time;
-                self.traces.insert(key, PendingTrace { record: trace, first_event_time });
+                self.traces.insert(
+                    key,
+                    PendingTrace {
+                        record: trace,
+                        first_event_time,
+                    },
+                );
             }
         }
     }
@@ -78,5 +84,78 @@ impl GroupedBatch {
                 self.scores.insert(key, score);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use periscope_core::model::{ScoreDataType, ScoreSource};
+
+    use super::*;
+
+    fn at(second: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, second)
+            .single()
+            .unwrap()
+    }
+
+    fn trace(id: &str, second: u32, name: &str) -> Record {
+        Record::Trace(TraceRecord {
+            project_id: "p".into(),
+            id: id.into(),
+            name: Some(name.into()),
+            event_time: at(second),
+            ..TraceRecord::default()
+        })
+    }
+
+    fn score(second: u32, value: f64) -> Record {
+        Record::Score(ScoreRecord {
+            project_id: "p".into(),
+            id: "s".into(),
+            trace_id: None,
+            observation_id: None,
+            session_id: None,
+            dataset_run_id: None,
+            name: "n".into(),
+            value,
+            string_value: None,
+            data_type: ScoreDataType::Numeric,
+            source: ScoreSource::Api,
+            comment: None,
+            metadata: None,
+            config_id: None,
+            queue_id: None,
+            author_user_id: None,
+            environment: "default".into(),
+            timestamp: at(second),
+            event_time: at(second),
+        })
+    }
+
+    #[test]
+    fn records_of_one_key_merge_into_one_row_and_keep_the_earliest_event() {
+        let batch = GroupedBatch::group(vec![
+            trace("t", 5, "newer"),
+            trace("t", 1, "older"),
+            trace("u", 2, "other"),
+            score(3, 1.0),
+            score(2, 2.0),
+        ]);
+        assert_eq!(
+            batch.summary,
+            WriteSummary {
+                traces: 3,
+                observations: 0,
+                scores: 2
+            }
+        );
+        assert_eq!(batch.traces.len(), 2);
+        let merged = &batch.traces[&("p".to_string(), "t".to_string())];
+        assert_eq!(merged.record.name.as_deref(), Some("newer"));
+        assert_eq!(merged.first_event_time, at(1));
+        assert_eq!(batch.scores.len(), 1);
+        assert_eq!(batch.scores[&("p".to_string(), "s".to_string())].value, 1.0);
     }
 }

@@ -46,12 +46,17 @@ pub(crate) async fn upsert(
     connection: &mut SqliteConnection,
     incoming: BTreeMap<Key, ObservationRecord>,
 ) -> BackendResult<BTreeSet<Key>> {
+    let t0 = std::time::Instant::now();
     let mut stored = load(connection, &incoming.keys().collect::<Vec<_>>()).await?;
+    let t1 = t0.elapsed();
     let mut traces = BTreeSet::new();
     let mut changed: Vec<(ObservationRecord, String)> = Vec::with_capacity(incoming.len());
     for (key, record) in incoming {
         let (merged, stored_body) = match stored.remove(&key) {
-            Some(Stored { mut record: stored_record, body }) => {
+            Some(Stored {
+                record: mut stored_record,
+                body,
+            }) => {
                 stored_record.merge(record);
                 (stored_record, Some(body))
             }
@@ -70,6 +75,7 @@ pub(crate) async fn upsert(
             changed.push((merged, body));
         }
     }
+    let t2 = t0.elapsed();
     for chunk in changed.chunks(rows_per_insert(COLUMNS.len())) {
         let mut query = QueryBuilder::<Sqlite>::new(insert_head("observations", COLUMNS));
         query.push_values(chunk, |mut row, (record, body)| {
@@ -95,6 +101,7 @@ pub(crate) async fn upsert(
         query.push(upsert_tail(COLUMNS));
         execute(connection, query, "failed to upsert observations").await?;
     }
+    eprintln!("  obs load {t1:?} merge {t2:?} insert {:?}", t0.elapsed());
     Ok(traces)
 }
 

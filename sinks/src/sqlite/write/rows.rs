@@ -57,7 +57,10 @@ pub(crate) fn upsert_tail(columns: &[&str]) -> String {
         .filter(|column| !matches!(**column, "project_id" | "id"))
         .map(|column| format!("{column} = excluded.{column}"))
         .collect();
-    format!(" ON CONFLICT (project_id, id) DO UPDATE SET {}", assignments.join(", "))
+    format!(
+        " ON CONFLICT (project_id, id) DO UPDATE SET {}",
+        assignments.join(", ")
+    )
 }
 
 /// Returns how many rows fit in one multi-row insert of `n_columns` columns.
@@ -71,6 +74,34 @@ pub(crate) async fn execute(
     mut query: QueryBuilder<'_, Sqlite>,
     context: &str,
 ) -> BackendResult<()> {
-    query.build().execute(&mut *connection).await.map_err(|error| db_error(context, error))?;
+    query
+        .build()
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| db_error(context, error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upsert_overwrites_every_column_but_the_key() {
+        let columns = ["project_id", "id", "name", "body"];
+        assert_eq!(
+            insert_head("t", &columns),
+            "INSERT INTO t (project_id, id, name, body) "
+        );
+        assert_eq!(
+            upsert_tail(&columns),
+            " ON CONFLICT (project_id, id) DO UPDATE SET name = excluded.name, body = excluded.body"
+        );
+    }
+
+    #[test]
+    fn a_multi_row_insert_stays_under_the_parameter_limit() {
+        assert!(rows_per_insert(17) * 17 <= 2000);
+        assert_eq!(rows_per_insert(5000), 1);
+    }
 }

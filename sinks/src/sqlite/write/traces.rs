@@ -47,7 +47,7 @@ struct Stored {
 }
 
 /// A merged trace ready to be written.
-struct Row {
+struct MergedTrace {
     record: TraceRecord,
     body: String,
     tags_json: String,
@@ -66,7 +66,10 @@ pub(crate) async fn upsert(
     incoming: BTreeMap<Key, PendingTrace>,
     observed_traces: BTreeSet<Key>,
 ) -> BackendResult<()> {
-    for key in observed_traces.iter().filter(|key| !incoming.contains_key(*key)) {
+    for key in observed_traces
+        .iter()
+        .filter(|key| !incoming.contains_key(*key))
+    {
         sqlx::query(REFRESH_DERIVED_TIMESTAMP)
             .bind(key.0.as_str())
             .bind(key.1.as_str())
@@ -88,13 +91,23 @@ async fn merge(
     connection: &mut SqliteConnection,
     stored: Option<Stored>,
     pending: PendingTrace,
-) -> BackendResult<Option<Row>> {
+) -> BackendResult<Option<MergedTrace>> {
     let (record, created_at, stored_tags, stored) = match stored {
-        Some(Stored { mut record, body, timestamp, created_at }) => {
+        Some(Stored {
+            mut record,
+            body,
+            timestamp,
+            created_at,
+        }) => {
             let stored_tags = record.tags.clone();
             record.merge(pending.record);
             let merged_created_at = created_at.min(pending.first_event_time);
-            (record, merged_created_at, stored_tags, Some((body, timestamp, created_at)))
+            (
+                record,
+                merged_created_at,
+                stored_tags,
+                Some((body, timestamp, created_at)),
+            )
         }
         None => (pending.record, pending.first_event_time, Vec::new(), None),
     };
@@ -111,10 +124,22 @@ async fn merge(
     if unchanged {
         return Ok(None);
     }
-    let new_tags = record.tags.iter().filter(|tag| !stored_tags.contains(tag)).cloned().collect();
+    let new_tags = record
+        .tags
+        .iter()
+        .filter(|tag| !stored_tags.contains(tag))
+        .cloned()
+        .collect();
     let tags_json = serde_json::to_string(&record.tags)
         .map_err(|error| body_error("failed to encode trace tags", error))?;
-    Ok(Some(Row { record, body, tags_json, timestamp, created_at: micros(created_at), new_tags }))
+    Ok(Some(MergedTrace {
+        record,
+        body,
+        tags_json,
+        timestamp,
+        created_at: micros(created_at),
+        new_tags,
+    }))
 }
 
 async fn earliest_observation_start(
@@ -130,7 +155,7 @@ async fn earliest_observation_start(
         .map_err(|error| db_error("failed to read earliest observation start", error))
 }
 
-async fn write_rows(connection: &mut SqliteConnection, rows: &[Row]) -> BackendResult<()> {
+async fn write_rows(connection: &mut SqliteConnection, rows: &[MergedTrace]) -> BackendResult<()> {
     for chunk in rows.chunks(rows_per_insert(COLUMNS.len())) {
         let mut query = QueryBuilder::<Sqlite>::new(insert_head("traces", COLUMNS));
         query.push_values(chunk, |mut values, row| {
@@ -158,15 +183,23 @@ async fn write_rows(connection: &mut SqliteConnection, rows: &[Row]) -> BackendR
         .iter()
         .flat_map(|row| {
             row.new_tags.iter().map(|tag| {
-                (row.record.project_id.as_str(), tag.as_str(), row.record.id.as_str())
+                (
+                    row.record.project_id.as_str(),
+                    tag.as_str(),
+                    row.record.id.as_str(),
+                )
             })
         })
         .collect();
     for chunk in new_tags.chunks(rows_per_insert(3)) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO trace_tags (project_id, tag, trace_id) ");
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO trace_tags (project_id, tag, trace_id) ",
+        );
         query.push_values(chunk, |mut values, (project_id, tag, trace_id)| {
-            values.push_bind(*project_id).push_bind(*tag).push_bind(*trace_id);
+            values
+                .push_bind(*project_id)
+                .push_bind(*tag)
+                .push_bind(*trace_id);
         });
         execute(connection, query, "failed to insert trace tags").await?;
     }
@@ -177,9 +210,13 @@ async fn load(
     connection: &mut SqliteConnection,
     keys: &[&Key],
 ) -> BackendResult<HashMap<Key, Stored>> {
-    let rows =
-        fetch_by_keys(connection, "traces", "project_id, id, timestamp, created_at, body", keys)
-            .await?;
+    let rows = fetch_by_keys(
+        connection,
+        "traces",
+        "project_id, id, timestamp, created_at, body",
+        keys,
+    )
+    .await?;
     let mut stored = HashMap::with_capacity(rows.len());
     for row in rows {
         let key: Key = (get(&row, "project_id")?, get(&row, "id")?);

@@ -1,0 +1,11 @@
+//! The HTTP handlers, one module per resource. Each handler authenticates (`Caller`), parses
+//! its parameters, asks a store, and converts the answer with `views`.
+
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod models;
+pub(crate) mod observations;
+pub(crate) mod projects;
+pub(crate) mod scores;
+pub(crate) mod sessions;
+pub(crate) mod traces;
