@@ -451,11 +451,12 @@ mod tests {
         let markers = &report.markers;
         assert!(markers.delays_us.len() >= 5, "{markers:?}");
         assert_eq!(markers.timed_out, 0);
+        // The mock starts a trace's lag just before it answers, so a delay may fall short of the
+        // lag by the answer's transit time, never by more.
+        let shortest = markers.delays_us.iter().min().copied().unwrap_or(0);
         assert!(
-            markers
-                .delays_us
-                .iter()
-                .all(|&us| us >= lag.as_micros() as u64)
+            shortest + 50_000 >= lag.as_micros() as u64,
+            "shortest delay {shortest} µs"
         );
         let drain = report.drain.unwrap();
         assert!(

@@ -106,7 +106,7 @@ impl Probe {
             if started.elapsed() >= self.timeout {
                 return Queryable::TimedOut;
             }
-            tokio::time::sleep(self.poll_interval).await;
+            tokio::time::sleep(poll_pause(self.poll_interval, started.elapsed())).await;
         }
     }
 
@@ -162,6 +162,14 @@ impl Probe {
     }
 }
 
+/// Returns the pause before the next read of a trace that has been waited for `waited`: the
+/// poll interval, stretched to 5% of the wait (at most 1 s). This keeps the error of a delay
+/// within max(poll interval, 5%) while a lagging server is not flooded with reads: hundreds of
+/// markers polled every 20 ms would add thousands of reads per second to the load measured.
+pub(crate) fn poll_pause(poll_interval: Duration, waited: Duration) -> Duration {
+    (waited / 20).clamp(poll_interval, Duration::from_secs(1).max(poll_interval))
+}
+
 /// Returns `count` items spread evenly over `items` (all of them if there are fewer).
 pub(crate) fn spread<T: Copy>(items: &[T], count: usize) -> Vec<T> {
     if items.len() <= count {
@@ -188,6 +196,24 @@ mod tests {
     #[test]
     fn hex_is_lower_case_and_zero_padded() {
         assert_eq!(hex(&[0x00, 0x0a, 0xff]), "000aff");
+    }
+
+    #[test]
+    fn polls_stretch_with_the_wait_but_stay_bounded() {
+        let interval = Duration::from_millis(20);
+        assert_eq!(poll_pause(interval, Duration::from_millis(100)), interval);
+        assert_eq!(
+            poll_pause(interval, Duration::from_secs(2)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            poll_pause(interval, Duration::from_secs(60)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            poll_pause(Duration::from_secs(2), Duration::from_secs(60)),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

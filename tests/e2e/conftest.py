@@ -1,5 +1,6 @@
 """Fixtures of the end-to-end suite: a real `periscope serve` (session-wide), extra servers for the
-crash and limit tests, REST clients of two projects, and the OpenAI-compatible stub.
+crash and limit tests, REST clients of two projects, the OpenAI-compatible stub and the Langfuse
+SDK scenario.
 
 The session server gets a fresh data directory with two projects: A (seeded through
 PERISCOPE_INIT_PROJECT_*) and B (created with `periscope project create` / `key create` before the
@@ -21,10 +22,10 @@ from periscope_e2e import (
     PeriscopeServer,
     Project,
     ServerError,
-    StubOpenAI,
     periscope_binary,
     run_admin,
 )
+from stub_openai import StubOpenAI
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -91,6 +92,14 @@ def stub_openai() -> Iterator[StubOpenAI]:
     stub = StubOpenAI()
     yield stub
     stub.close()
+
+
+@pytest.fixture(scope="session")
+def scenario(periscope: PeriscopeServer, stub_openai: StubOpenAI) -> Iterator[Any]:
+    """The Langfuse SDK scenario of langfuse_scenario.py, sent once and shared by the read tests."""
+    from langfuse_scenario import run_scenario  # imports the SDK only when a test needs it
+
+    yield from run_scenario(periscope.base_url, stub_openai)
 
 
 SpawnServer = Callable[..., PeriscopeServer]

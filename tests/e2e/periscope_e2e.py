@@ -1,31 +1,25 @@
 """Shared helpers of Periscope's end-to-end tests.
 
-They start real `periscope serve` processes, talk to them over the public REST API, poll until the
-asynchronous pipeline has made data queryable, build raw OTLP requests, and serve a deterministic
-OpenAI-compatible stub for the `langfuse.openai` wrapper.
+They start real `periscope serve` processes, talk to them over the public REST API and poll until
+the asynchronous pipeline has made data queryable. OTLP builders live in `otlp_builders`, the
+OpenAI-compatible stub in `stub_openai`.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 import requests
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
-from opentelemetry.proto.trace.v1 import trace_pb2
+
+from otlp_builders import otlp_request, otlp_span, post_otlp, random_span_id, random_trace_id
 
 # How long the pipeline may take to make acknowledged data queryable in these tests. The design
 # target is 2 s p99; the margin covers a debug build on a busy 2-core machine.
@@ -72,6 +66,7 @@ def server_env(extra: Optional[dict[str, str]] = None, project: Optional[Project
     """The environment of a server process: ours minus any PERISCOPE* settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERISCOPE")}
     env["RUST_BACKTRACE"] = "1"
+    env["NO_COLOR"] = "1"  # plain text in the log files shown on failure
     env["PERISCOPE_LOG"] = "info"
     if project is not None:
         env["PERISCOPE_INIT_PROJECT_ID"] = project.id
@@ -324,7 +319,7 @@ def parse_time(value: str) -> datetime:
     text = value.replace("Z", "+00:00")
     if "." in text:
         head, rest = text.split(".", 1)
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
         tail = rest[len(digits):]
         text = f"{head}.{(digits + '000000')[:6]}{tail}"
     parsed = datetime.fromisoformat(text)
@@ -348,167 +343,6 @@ def assert_time_between(value: str, start: datetime, end: datetime, what: str = 
     assert start.timestamp() - 0.002 <= got.timestamp() <= end.timestamp() + 0.002, (
         f"{what}: {value} not within [{start.isoformat()}, {end.isoformat()}]"
     )
-
-
-# --- OTLP request builders -------------------------------------------------------------------
-
-
-def any_value(value: Any) -> common_pb2.AnyValue:
-    """A Python value as an OTLP AnyValue (bool before int: bool is an int in Python)."""
-    if isinstance(value, bool):
-        return common_pb2.AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return common_pb2.AnyValue(int_value=value)
-    if isinstance(value, float):
-        return common_pb2.AnyValue(double_value=value)
-    if isinstance(value, str):
-        return common_pb2.AnyValue(string_value=value)
-    if isinstance(value, bytes):
-        return common_pb2.AnyValue(bytes_value=value)
-    if isinstance(value, (list, tuple)):
-        return common_pb2.AnyValue(array_value=common_pb2.ArrayValue(values=[any_value(v) for v in value]))
-    if isinstance(value, dict):
-        return common_pb2.AnyValue(kvlist_value=common_pb2.KeyValueList(values=key_values(value)))
-    raise TypeError(f"no OTLP encoding for {type(value).__name__}")
-
-
-def key_values(attributes: dict[str, Any]) -> list[common_pb2.KeyValue]:
-    return [common_pb2.KeyValue(key=k, value=any_value(v)) for k, v in attributes.items()]
-
-
-def otlp_span(
-    trace_id: bytes,
-    span_id: bytes,
-    name: str,
-    start_ns: int,
-    end_ns: int,
-    parent_span_id: bytes = b"",
-    attributes: Optional[dict[str, Any]] = None,
-    kind: int = trace_pb2.Span.SPAN_KIND_INTERNAL,
-    error_message: Optional[str] = None,
-) -> trace_pb2.Span:
-    span = trace_pb2.Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=name,
-        kind=kind,
-        start_time_unix_nano=start_ns,
-        end_time_unix_nano=end_ns,
-        attributes=key_values(attributes or {}),
-    )
-    if error_message is not None:
-        span.status.code = trace_pb2.Status.STATUS_CODE_ERROR
-        span.status.message = error_message
-    return span
-
-
-def otlp_request(
-    spans: list[trace_pb2.Span],
-    resource: Optional[dict[str, Any]] = None,
-    scope_name: str = "periscope.e2e",
-) -> trace_service_pb2.ExportTraceServiceRequest:
-    return trace_service_pb2.ExportTraceServiceRequest(
-        resource_spans=[
-            trace_pb2.ResourceSpans(
-                resource=resource_pb2.Resource(attributes=key_values(resource or {"service.name": "e2e-tests"})),
-                scope_spans=[
-                    trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name=scope_name), spans=spans)
-                ],
-            )
-        ]
-    )
-
-
-def post_otlp(api: Api, request: trace_service_pb2.ExportTraceServiceRequest, compress: bool = False, **kwargs: Any) -> requests.Response:
-    """POSTs a protobuf OTLP request to `/api/public/otel/v1/traces`."""
-    body = request.SerializeToString()
-    headers = {"Content-Type": "application/x-protobuf"}
-    if compress:
-        body = gzip.compress(body)
-        headers["Content-Encoding"] = "gzip"
-    return api.post("/otel/v1/traces", data=body, headers=headers, **kwargs)
-
-
-def random_trace_id() -> bytes:
-    return os.urandom(16)
-
-
-def random_span_id() -> bytes:
-    return os.urandom(8)
-
-
-# --- OpenAI-compatible stub --------------------------------------------------------------------
-
-STUB_MODEL = "gpt-4o-mini-2024-07-18"
-STUB_USAGE = {"prompt_tokens": 13, "completion_tokens": 6, "total_tokens": 19}
-# Returned when the last user message contains DETAILS_MARKER: cached and reasoning details.
-DETAILS_MARKER = "[usage-details]"
-STUB_DETAILS = {"prompt_tokens_details": {"cached_tokens": 4}, "completion_tokens_details": {"reasoning_tokens": 2}}
-
-
-def stub_reply(messages: list[dict[str, Any]]) -> str:
-    """The stub's deterministic answer to a conversation."""
-    last = next((m.get("content") for m in reversed(messages) if m.get("role") == "user"), "")
-    return f"stub answer to: {last}"
-
-
-class StubOpenAI:
-    """`POST /v1/chat/completions` → a deterministic chat completion with usage."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                if self.path.rstrip("/") != "/v1/chat/completions":
-                    self._reply(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
-                    return
-                body = json.loads(raw or b"{}")
-                stub.requests.append(body)
-                messages = body.get("messages") or []
-                usage: dict[str, Any] = dict(STUB_USAGE)
-                if any(DETAILS_MARKER in str(m.get("content")) for m in messages):
-                    usage.update(STUB_DETAILS)
-                self._reply(200, {
-                    "id": "chatcmpl-stub",
-                    "object": "chat.completion",
-                    "created": 1795743649,
-                    "model": STUB_MODEL,
-                    "choices": [{
-                        "index": 0,
-                        "message": {"role": "assistant", "content": stub_reply(messages)},
-                        "finish_reason": "stop",
-                        "logprobs": None,
-                    }],
-                    "usage": usage,
-                })
-
-            def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="stub-openai", daemon=True)
-        self.thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def barrier(api: Api, settle: float = 1.0) -> None:

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import grpc
-import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from otlp_builders import otlp_request, otlp_span, post_otlp, random_span_id, random_trace_id
 from periscope_e2e import (
     PROJECT_A,
     PROJECT_B,
@@ -24,11 +24,6 @@ from periscope_e2e import (
     barrier,
     describe,
     get_trace,
-    otlp_request,
-    otlp_span,
-    post_otlp,
-    random_span_id,
-    random_trace_id,
     wait_for,
 )
 
@@ -134,13 +129,13 @@ def test_invalid_scores_in_an_array_are_rejected_individually(api: Api) -> None:
     body = response.json()
     assert body["accepted"] == 1 and body["rejected"] == 2, body
     assert len(body["errors"]) == 2 and all(e.get("message") for e in body["errors"]), body
-    stored = wait_for(lambda: api.get_json("/v2/scores", {"traceId": trace_id})["data"], what="the valid score")
+    wait_for(lambda: api.get_json("/v2/scores", {"traceId": trace_id})["data"], what="the valid score")
     barrier(api)
     stored = api.get_json("/v2/scores", {"traceId": trace_id})["data"]
     assert [x["id"] for x in stored] == [f"ok-{run}"]
 
 
-def test_bad_span_ids_give_partial_success(api: Api) -> None:
+def test_bad_span_ids_in_otlp_json_give_partial_success(api: Api) -> None:
     trace_id, good_id = random_trace_id().hex(), random_span_id().hex()
     now = time.time_ns()
 
@@ -160,21 +155,25 @@ def test_bad_span_ids_give_partial_success(api: Api) -> None:
     assert partial, describe(response, "expected partialSuccess")
     assert int(partial.get("rejectedSpans", partial.get("rejected_spans", 0))) == 2, answer
     assert partial.get("errorMessage") or partial.get("error_message"), answer
-
-    proto_trace = random_trace_id()
-    request = otlp_request([
-        otlp_span(proto_trace, random_span_id(), "good-proto", now, now + 1_000_000),
-        otlp_span(proto_trace, b"\x01\x02\x03", "short-span-id", now, now + 1_000_000),
-    ])
-    response = post_otlp(api, request)
-    assert response.status_code == 200, describe(response, "protobuf with one bad span id")
-    reply = trace_service_pb2.ExportTraceServiceResponse()
-    reply.ParseFromString(response.content)
-    assert reply.partial_success.rejected_spans == 1 and reply.partial_success.error_message, reply
-
     trace = get_trace(api, trace_id, min_observations=1)
     assert [o["id"] for o in trace["observations"]] == [good_id]
-    assert [o["name"] for o in get_trace(api, proto_trace.hex(), min_observations=1)["observations"]] == ["good-proto"]
+
+
+def test_bad_span_ids_in_otlp_protobuf_give_partial_success(api: Api) -> None:
+    now = time.time_ns()
+    trace_id = random_trace_id()
+    request = otlp_request([
+        otlp_span(trace_id, random_span_id(), "good-proto", now, now + 1_000_000),
+        otlp_span(trace_id, b"\x01\x02\x03", "short-span-id", now, now + 1_000_000),
+        otlp_span(b"\x00" * 16, random_span_id(), "all-zero-trace-id", now, now + 1_000_000),
+    ])
+    response = post_otlp(api, request)
+    assert response.status_code == 200, describe(response, "protobuf with two bad spans")
+    reply = trace_service_pb2.ExportTraceServiceResponse()
+    reply.ParseFromString(response.content)
+    assert reply.partial_success.rejected_spans == 2 and reply.partial_success.error_message, reply
+    trace = get_trace(api, trace_id.hex(), min_observations=1)
+    assert [o["name"] for o in trace["observations"]] == ["good-proto"]
 
 
 def test_oversized_bodies_are_413(spawn_server: Any) -> None:

@@ -15,14 +15,11 @@ from typing import Any
 
 import requests
 
+from otlp_builders import otlp_request, otlp_span, random_span_id, random_trace_id
 from periscope_e2e import (
     PROJECT_A,
     Api,
     PeriscopeServer,
-    otlp_request,
-    otlp_span,
-    random_span_id,
-    random_trace_id,
 )
 
 SPANS_PER_REQUEST = 20

@@ -11,14 +11,14 @@ import pytest
 
 from periscope_e2e import (
     Api,
+    assert_time,
     barrier,
     by_name,
     describe,
+    eventually,
     get_trace,
     observations_of,
-    assert_time,
     wait_for,
-    eventually,
 )
 
 GPT_4O_MINI_INPUT, GPT_4O_MINI_OUTPUT = 0.15e-6, 0.6e-6

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from otlp_builders import otlp_request, otlp_span, post_otlp, random_span_id, random_trace_id
 from periscope_e2e import (
     PROJECT_A,
     Api,
@@ -29,11 +30,6 @@ from periscope_e2e import (
     get_trace,
     ns_to_datetime,
     observations_of,
-    otlp_request,
-    otlp_span,
-    post_otlp,
-    random_span_id,
-    random_trace_id,
 )
 
 BASIC = "Basic " + base64.b64encode(f"{PROJECT_A.public_key}:{PROJECT_A.secret_key}".encode()).decode()

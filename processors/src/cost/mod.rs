@@ -2,9 +2,9 @@
 //! (`periscope_core::prices`: built-in defaults plus per-project model definitions), estimates
 //! token counts when a client reported no usage, and derives the costs.
 //!
-//! The stage is a pure function of the record and the catalog, so re-processing a record
-//! (at-least-once delivery) yields the same price; an unpriced model is flagged
-//! (`CostSource::Unpriced`), never silently zero.
+//! The same record and catalog always give the same price and costs, so re-processing a record
+//! (at-least-once delivery) is harmless. An unpriced model is flagged (`CostSource::Unpriced`),
+//! never silently zero.
 
 mod estimate;
 mod pricer;

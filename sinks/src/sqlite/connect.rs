@@ -62,7 +62,7 @@ pub(crate) async fn open_pools(
         Durability::Normal => SqliteSynchronous::Normal,
         Durability::Full => SqliteSynchronous::Full,
     };
-    let options = SqliteConnectOptions::new()
+    let mut options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -72,6 +72,9 @@ pub(crate) async fn open_pools(
         .pragma("temp_store", "memory")
         // 64 MiB of page cache per connection (negative = KiB).
         .pragma("cache_size", "-65536");
+    if durability == Durability::Normal {
+        options = options.pragma("wal_autocheckpoint", "16384");
+    }
     let context = format!("failed to open database {}", path.display());
     let writer = SqlitePoolOptions::new()
         .max_connections(1)

@@ -1,12 +1,24 @@
 //! Tests of the SQLite trace and meta stores, on real database files in temporary directories.
+//!
+//! Every module is `cfg(test)` so that its fixtures count as test code (they may unwrap).
 
+#[cfg(test)]
 mod common;
+#[cfg(test)]
 mod meta;
+#[cfg(test)]
 mod metrics;
+#[cfg(test)]
 mod migrations;
+#[cfg(test)]
 mod observations;
+#[cfg(test)]
 mod scores;
+#[cfg(test)]
 mod sessions;
+#[cfg(test)]
 mod sink;
+#[cfg(test)]
 mod traces;
+#[cfg(test)]
 mod write;

@@ -12,12 +12,12 @@ mod rows;
 mod scores;
 mod traces;
 
-use periscope_core::error::BackendResult;
+use periscope_core::error::{BackendError, BackendResult};
 use periscope_core::model::Record;
 use periscope_core::store::WriteSummary;
 use sqlx::SqlitePool;
 
-use super::connect::db_error;
+use super::connect::{BACKEND, db_error};
 use group::GroupedBatch;
 
 /// Merges `records` into the database of `writer`, all or nothing.
@@ -28,26 +28,25 @@ pub(crate) async fn write_records(
     if records.is_empty() {
         return Ok(WriteSummary::default());
     }
-    let t0 = std::time::Instant::now();
-    let batch = GroupedBatch::group(records);
-    let t1 = t0.elapsed();
+    // Grouping and merging a batch is milliseconds of CPU work: keep it off the async workers.
+    let batch = tokio::task::spawn_blocking(move || GroupedBatch::group(records))
+        .await
+        .map_err(|error| BackendError::Other {
+            backend: BACKEND,
+            context: "failed to group a batch".to_owned(),
+            source: Box::new(error),
+        })?;
     let mut transaction = writer
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|error| db_error("failed to begin write transaction", error))?;
     // Observations first: traces without a timestamp of their own derive it from them.
     let observed_traces = observations::upsert(&mut transaction, batch.observations).await?;
-    let t2 = t0.elapsed();
     traces::upsert(&mut transaction, batch.traces, observed_traces).await?;
-    let t3 = t0.elapsed();
     scores::upsert(&mut transaction, batch.scores).await?;
     transaction
         .commit()
         .await
         .map_err(|error| db_error("failed to commit write transaction", error))?;
-    eprintln!(
-        "group {t1:?} obs {t2:?} traces {t3:?} total {:?}",
-        t0.elapsed()
-    );
     Ok(batch.summary)
 }

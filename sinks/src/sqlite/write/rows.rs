@@ -10,34 +10,36 @@ use crate::sqlite::connect::db_error;
 /// Keys per `IN (...)` lookup: well under SQLite's 32766 bound parameters.
 const KEYS_PER_SELECT: usize = 500;
 
-/// Returns the rows of `table` (selecting `columns`) whose `(project_id, id)` is in `keys`.
+/// Returns the rows of `select` whose `key_column` is one of the ids of `keys`.
 ///
+/// `select` ends in `WHERE project_id = ` and `tail` (e.g. a `GROUP BY`) follows the key list.
 /// `keys` must be sorted (they come from a `BTreeMap`), so each query covers one project.
 pub(crate) async fn fetch_by_keys(
     connection: &mut SqliteConnection,
-    table: &'static str,
-    columns: &'static str,
+    select: &str,
+    key_column: &str,
+    tail: &str,
     keys: &[&Key],
 ) -> BackendResult<Vec<SqliteRow>> {
-    let context = format!("failed to load stored rows of table {table}");
     let mut rows = Vec::with_capacity(keys.len());
     for same_project in keys.chunk_by(|a, b| a.0 == b.0) {
         let project_id = same_project[0].0.as_str();
         for chunk in same_project.chunks(KEYS_PER_SELECT) {
-            let mut query = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {columns} FROM {table} WHERE project_id = "
-            ));
-            query.push_bind(project_id).push(" AND id IN (");
+            let mut query = QueryBuilder::<Sqlite>::new(select);
+            query
+                .push_bind(project_id)
+                .push(format!(" AND {key_column} IN ("));
             let mut ids = query.separated(", ");
             for key in chunk {
                 ids.push_bind(key.1.as_str());
             }
             ids.push_unseparated(")");
+            query.push(tail);
             let mut fetched = query
                 .build()
                 .fetch_all(&mut *connection)
                 .await
-                .map_err(|error| db_error(&context, error))?;
+                .map_err(|error| db_error(&format!("failed to run {select}..."), error))?;
             rows.append(&mut fetched);
         }
     }
@@ -63,9 +65,11 @@ pub(crate) fn upsert_tail(columns: &[&str]) -> String {
     )
 }
 
-/// Returns how many rows fit in one multi-row insert of `n_columns` columns.
+/// Returns how many rows go into one multi-row insert of `n_columns` columns: about a
+/// thousand parameters, so that encoding the next statement's rows (done on the async task
+/// while SQLite inserts these) stays well under a millisecond.
 pub(crate) fn rows_per_insert(n_columns: usize) -> usize {
-    (2000 / n_columns).max(1)
+    (1000 / n_columns).max(1)
 }
 
 /// Executes a built statement.
@@ -101,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_multi_row_insert_stays_under_the_parameter_limit() {
-        assert!(rows_per_insert(17) * 17 <= 2000);
+        assert!(rows_per_insert(17) * 17 <= 1000);
         assert_eq!(rows_per_insert(5000), 1);
     }
 }

@@ -34,7 +34,8 @@ pub(crate) async fn upsert(
     incoming: BTreeMap<Key, ScoreRecord>,
 ) -> BackendResult<()> {
     let keys: Vec<&Key> = incoming.keys().collect();
-    let rows = fetch_by_keys(connection, "scores", "project_id, id, event_time", &keys).await?;
+    let select = "SELECT project_id, id, event_time FROM scores WHERE project_id = ";
+    let rows = fetch_by_keys(connection, select, "id", "", &keys).await?;
     let mut stored_event_times = HashMap::with_capacity(rows.len());
     for row in rows {
         let key: Key = (get(&row, "project_id")?, get(&row, "id")?);
