@@ -7,7 +7,7 @@
 //!
 //! The body is parsed once into a `serde_json::Value` and then walked by hand, moving strings
 //! out of the tree instead of cloning them. Errors name the JSON path of the offending field,
-//! e.g. `resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex characters`, so that
+//! e.g. `resourceSpans[0].scopeSpans[0].spans[2].name: expected a string`, so that
 //! a 400 response tells the sender exactly what to fix.
 
 mod path;
@@ -68,9 +68,6 @@ pub enum FieldProblem {
     /// A double field holds something that is not a number.
     #[error("expected a number")]
     ExpectedNumber,
-    /// An id is not hex of the right length.
-    #[error("expected {0} hex characters")]
-    ExpectedHex(usize),
     /// A bytes value is not base64.
     #[error("expected base64")]
     ExpectedBase64,

@@ -154,6 +154,9 @@ pub(super) fn enum_value(
 ///
 /// Base64 of the right length is accepted as a fallback, because exporters built on a plain
 /// protobuf JSON library send `bytes` that way; the lengths never collide with hex.
+///
+/// A string that is neither decodes to `INVALID_ID`, whose length no id has: the ingest edge
+/// then rejects that one span (OTLP `partial_success`) instead of the whole request.
 pub(super) fn id_bytes(value: &Value, path: &JsonPath<'_>, length: usize) -> Result<Vec<u8>> {
     let Value::String(text) = value else {
         return Err(field_error(path, FieldProblem::ExpectedString));
@@ -171,8 +174,11 @@ pub(super) fn id_bytes(value: &Value, path: &JsonPath<'_>, length: usize) -> Res
     {
         return Ok(bytes);
     }
-    Err(field_error(path, FieldProblem::ExpectedHex(length * 2)))
+    Ok(INVALID_ID.to_vec())
 }
+
+/// The bytes an undecodable id becomes: one byte, a length no trace or span id has.
+pub(crate) const INVALID_ID: [u8; 1] = [0];
 
 fn decode_base64(text: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
     if text.contains(['-', '_']) {
