@@ -7,7 +7,9 @@
 #
 # Settings (environment):
 #   BENCH_DURATION=30s                 how long each run sends
-#   BENCH_CONCURRENCY="2 4 8"          closed-loop concurrency levels
+#   BENCH_CONCURRENCY="2 4 8"          closed-loop concurrency levels ("" for none)
+#   BENCH_RATES=""                     open-loop rates in spans/s, e.g. "2500 5000 10000"
+#   BENCH_RATE_CONCURRENCY=16          most requests in flight in an open-loop run
 #   BENCH_PROTOCOLS="grpc http+gzip"   any of grpc, grpc+gzip, http, http+gzip
 #   BENCH_SPANS_PER_REQUEST=100        spans per request (5 per trace)
 #   BENCH_RESULTS=FILE                 where the JSON lines go (default under the cache dir)
@@ -21,7 +23,9 @@ cd "$root"
 cache="${PERISCOPE_CACHE_DIR:-$HOME/.cache/periscope}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 duration="${BENCH_DURATION:-30s}"
-read -r -a levels <<< "${BENCH_CONCURRENCY:-2 4 8}"
+read -r -a levels <<< "${BENCH_CONCURRENCY-2 4 8}"
+read -r -a rates <<< "${BENCH_RATES:-}"
+rate_concurrency="${BENCH_RATE_CONCURRENCY:-16}"
 read -r -a protocols <<< "${BENCH_PROTOCOLS:-grpc http+gzip}"
 spans_per_request="${BENCH_SPANS_PER_REQUEST:-100}"
 server_log_filter="${BENCH_SERVER_LOG:-warn}"
@@ -110,18 +114,26 @@ for protocol in "${protocols[@]}"; do
     http+gzip) flags=(--protocol http --gzip) ;;
     *) echo "unknown protocol '$protocol' in BENCH_PROTOCOLS (grpc, grpc+gzip, http, http+gzip)" >&2; exit 2 ;;
   esac
-  for concurrency in "${levels[@]}"; do
-    label="$protocol-c$concurrency"
+  runs=()
+  for concurrency in "${levels[@]}"; do runs+=("c$concurrency"); done
+  for rate in "${rates[@]}"; do runs+=("r$rate"); done
+  for run in "${runs[@]}"; do
+    label="$protocol-$run"
+    case "$run" in
+      c*) mode=(--concurrency "${run#c}") ;;
+      r*) mode=(--concurrency "$rate_concurrency" --rate "${run#r}") ;;
+    esac
     if [ "$reuse_server" != 1 ]; then
       start_server "$label"
     fi
     step "$label: $duration against pid $server_pid"
-    "$bench" load --http "$http_url" --grpc "$grpc_url" "${flags[@]}" \
-      --concurrency "$concurrency" --duration "$duration" --spans-per-request "$spans_per_request" \
+    "$bench" load --http "$http_url" --grpc "$grpc_url" "${flags[@]}" "${mode[@]}" \
+      --duration "$duration" --spans-per-request "$spans_per_request" \
       --public-key "$public_key" --secret-key "$secret_key" --server-pid "$server_pid" \
       --label "$label" --json-out "$results" "$@" || echo "run $label failed" >&2
     if [ "$reuse_server" != 1 ]; then
       stop_server
+      rm -rf "$work/data-$label"
     fi
   done
 done

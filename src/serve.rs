@@ -16,10 +16,12 @@ use axum::routing::get;
 use periscope_core::auth::Authenticator;
 use periscope_core::cache::in_process::InProcessCache;
 use periscope_core::config::Config;
+use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::log::EventLog;
 use periscope_core::log::embedded::EmbeddedLog;
 use periscope_core::meta::MetaStore;
 use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
+use periscope_core::prompts::PromptStore;
 use periscope_core::shutdown::{Shutdown, signal};
 use periscope_core::store::TraceStore;
 use periscope_core::telemetry::{self, LogFormat};
@@ -61,6 +63,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     for topic in [topics::INGEST, topics::RECORDS] {
         log.ensure_topic(topic).await?;
     }
+    let datasets: Arc<dyn DatasetStore> = meta.clone();
+    let prompts: Arc<dyn PromptStore> = meta.clone();
+    let experiments: Arc<dyn ExperimentIndex> = traces.clone();
     let meta: Arc<dyn MetaStore> = meta;
     let traces: Arc<dyn TraceStore> = traces;
     let auth = Authenticator::new(
@@ -80,7 +85,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth.clone(),
         periscope_ingest::IngestLimits::from_config(&config.server),
     );
-    let http = build_http_router(&ingest, &meta, &traces, &auth, ready.clone());
+    let api = periscope_api::ApiState {
+        traces: traces.clone(),
+        meta: meta.clone(),
+        datasets,
+        experiments,
+        prompts,
+        auth: auth.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let http = build_http_router(&ingest, api, ready.clone());
     let http_listener = tokio::net::TcpListener::bind(config.server.http_addr)
         .await
         .with_context(|| {
@@ -153,17 +167,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 fn build_http_router(
     ingest: &periscope_ingest::IngestState,
-    meta: &Arc<dyn MetaStore>,
-    traces: &Arc<dyn TraceStore>,
-    auth: &Authenticator,
+    api: periscope_api::ApiState,
     ready: Arc<AtomicBool>,
 ) -> Router {
-    let api = periscope_api::router(periscope_api::ApiState {
-        traces: traces.clone(),
-        meta: meta.clone(),
-        auth: auth.clone(),
-        version: env!("CARGO_PKG_VERSION"),
-    });
+    let api = periscope_api::router(api);
     let ingest = periscope_ingest::http_router(ingest.clone());
     let probes = Router::new()
         .route("/livez", get(|| async { StatusCode::OK }))

@@ -33,6 +33,13 @@ pub enum ApiError {
     /// The addressed object does not exist in the caller's project.
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// The named object does not exist in the caller's project.
+    #[error("{what} {name:?} not found")]
+    NamedNotFound { what: &'static str, name: String },
+    /// The request conflicts with stored data (a prompt type change, a deletion that would
+    /// break a reference, …); the message says what to change.
+    #[error("{0}")]
+    Rejected(String),
     /// The operation is not allowed on this object.
     #[error("{0}")]
     Forbidden(String),
@@ -53,10 +60,12 @@ impl ApiError {
     /// Returns the HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         let code = match self {
-            Self::InvalidParameter { .. } | Self::InvalidBody(_) => ErrorCode::InvalidArgument,
+            Self::InvalidParameter { .. } | Self::InvalidBody(_) | Self::Rejected(_) => {
+                ErrorCode::InvalidArgument
+            }
             Self::Unauthenticated(error) => error.code(),
             Self::ScopeDenied => ErrorCode::Unauthenticated,
-            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::NotFound { .. } | Self::NamedNotFound { .. } => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::PermissionDenied,
             Self::Backend(error) => error.code(),
         };

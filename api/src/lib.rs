@@ -19,7 +19,7 @@ mod state;
 mod views;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::{ApiError, Result};
 pub use state::ApiState;
@@ -28,7 +28,11 @@ pub use state::ApiState;
 ///
 /// The router has no fallback, so it merges with the ingest router (which serves the POST
 /// side of `/api/public/scores`).
-pub fn router(state: ApiState) -> Router {
+/// `state.prompts` is wrapped in an in-process cache of prompt lookups.
+pub fn router(mut state: ApiState) -> Router {
+    // Every prompt read goes through one in-process cache, invalidated by the writes of
+    // this router (the SDK fetches prompts on its hot path).
+    state.prompts = routes::prompts::cached(state.prompts);
     routes().with_state(state)
 }
 
@@ -62,6 +66,49 @@ fn routes() -> Router<ApiState> {
         .route(
             "/api/public/models/{id}",
             get(routes::models::get_one).delete(routes::models::delete),
+        )
+        .route(
+            "/api/public/v2/datasets",
+            get(routes::datasets::list).post(routes::datasets::create),
+        )
+        .route(
+            "/api/public/v2/datasets/{name}",
+            get(routes::datasets::get_one),
+        )
+        .route("/api/public/datasets", post(routes::datasets::create_v1))
+        .route(
+            "/api/public/datasets/{name}",
+            get(routes::datasets::get_one_v1),
+        )
+        .route(
+            "/api/public/datasets/{name}/runs",
+            get(routes::datasets::runs::list),
+        )
+        .route(
+            "/api/public/datasets/{name}/runs/{run_name}",
+            get(routes::datasets::runs::get_one).delete(routes::datasets::runs::delete),
+        )
+        .route(
+            "/api/public/dataset-items",
+            get(routes::datasets::items::list).post(routes::datasets::items::create),
+        )
+        .route(
+            "/api/public/dataset-items/{id}",
+            get(routes::datasets::items::get_one),
+        )
+        .route(
+            "/api/public/dataset-run-items",
+            get(routes::datasets::runs::list_items).post(routes::datasets::runs::create_item),
+        )
+        .route(
+            "/api/public/v2/prompts",
+            get(routes::prompts::list).post(routes::prompts::create),
+        )
+        .route(
+            "/api/public/v2/prompts/{*path}",
+            get(routes::prompts::get_one)
+                .patch(routes::prompts::update_labels)
+                .delete(routes::prompts::delete),
         )
 }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use periscope_core::auth::Authenticator;
+use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::meta::MetaStore;
+use periscope_core::prompts::PromptStore;
 use periscope_core::store::TraceStore;
 
 /// What every handler of the query API needs.
@@ -13,6 +15,12 @@ pub struct ApiState {
     pub traces: Arc<dyn TraceStore>,
     /// Projects and model definitions.
     pub meta: Arc<dyn MetaStore>,
+    /// Prompt versions, labels and tags (`periscope_api::router` puts a cache in front).
+    pub prompts: Arc<dyn PromptStore>,
+    /// Datasets, dataset items, and runs created through `POST /dataset-run-items`.
+    pub datasets: Arc<dyn DatasetStore>,
+    /// Dataset runs recorded in experiment spans (usually the trace store).
+    pub experiments: Arc<dyn ExperimentIndex>,
     /// Verifies the `Authorization` header of each request.
     pub auth: Authenticator,
     /// The server version reported by `GET /api/public/health`.

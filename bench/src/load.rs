@@ -53,8 +53,12 @@ pub(crate) struct LoadConfig {
     pub(crate) marker_interval: Option<Duration>,
     /// Pause between reads of one trace.
     pub(crate) poll_interval: Duration,
-    /// Longest wait for a marker, and for the drain.
+    /// Longest wait for one marker.
     pub(crate) queryable_timeout: Duration,
+    /// Longest wait for the drain after the load.
+    pub(crate) drain_timeout: Duration,
+    /// Markers waited for at once.
+    pub(crate) max_pending_markers: usize,
     /// Pause after a 429 or a failure before that sender tries again.
     pub(crate) backoff: Duration,
     /// Sampled traces checked for completeness after the drain.
@@ -123,6 +127,7 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
         reader: TraceReader::new(&config.http, &authorization)?,
         poll_interval: config.poll_interval,
         timeout: config.queryable_timeout,
+        max_pending: config.max_pending_markers,
     };
     preflight(&probe).await?;
 
@@ -180,6 +185,8 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     let load_end = Instant::now();
     let cpu_during_load = CpuSnapshot::take(config.server_pid).since(&cpu_before);
     progress_stop.set();
+    // Markers measure the lag under load; the ones still pending finish during the drain.
+    markers_stop.set();
 
     let recent: Vec<u64> = lock(&sender.stats, |s| {
         s.recent_accepted.iter().copied().collect()
@@ -187,9 +194,8 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     let drain = if recent.is_empty() {
         None
     } else {
-        probe.drain(&recent, load_end).await
+        probe.drain(&recent, load_end, config.drain_timeout).await
     };
-    markers_stop.set();
     sampling.set();
     while background.join_next().await.is_some() {}
     let sampled: Vec<u64> = lock(&sender.stats, |s| spread(&s.sampled, config.sample_size));
@@ -246,7 +252,10 @@ async fn preflight(probe: &Probe) -> anyhow::Result<()> {
     if !matches!(status, http::StatusCode::OK | http::StatusCode::NOT_FOUND) {
         bail!("GET /api/public/traces/{{id}} answered {status}; expected 200 or 404");
     }
-    match probe.wait_queryable(&hex(&trace_id), None).await {
+    match probe
+        .wait_queryable(&hex(&trace_id), probe.timeout, None)
+        .await
+    {
         Queryable::At(_) => Ok(()),
         Queryable::TimedOut => bail!(
             "the first marker never became readable through GET /api/public/traces/{{id}} within {:?}",
@@ -420,6 +429,8 @@ mod tests {
             marker_interval: Some(Duration::from_millis(100)),
             poll_interval: Duration::from_millis(20),
             queryable_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(5),
+            max_pending_markers: 50,
             backoff: Duration::from_millis(50),
             sample_size: 10,
             json_out: None,

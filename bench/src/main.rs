@@ -100,9 +100,15 @@ struct LoadArgs {
     /// Pause between reads of a marker trace.
     #[arg(long, default_value = "20ms", value_parser = parse_duration)]
     poll_interval: Duration,
-    /// Longest wait for one trace to become queryable (markers and drain).
+    /// Longest wait for one marker to become queryable.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     queryable_timeout: Duration,
+    /// Longest wait, after the load, for the last acknowledged requests to become queryable.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    drain_timeout: Duration,
+    /// Markers waited for at once; beyond this, marker ticks are skipped (and counted).
+    #[arg(long, default_value_t = 50)]
+    max_pending_markers: usize,
     /// Pause of a sender after a 429 or a failure.
     #[arg(long, default_value = "50ms", value_parser = parse_duration)]
     backoff: Duration,
@@ -176,6 +182,8 @@ fn load_config(args: Box<LoadArgs>) -> anyhow::Result<LoadConfig> {
         marker_interval: (!args.no_markers).then_some(args.marker_interval),
         poll_interval: args.poll_interval,
         queryable_timeout: args.queryable_timeout,
+        drain_timeout: args.drain_timeout,
+        max_pending_markers: args.max_pending_markers,
         backoff: args.backoff,
         sample_size: args.sample_size,
         json_out: args.json_out,

@@ -23,8 +23,10 @@ pub(crate) struct Probe {
     pub(crate) reader: TraceReader,
     /// Pause between two reads of one trace.
     pub(crate) poll_interval: Duration,
-    /// Longest wait for one trace to become queryable.
+    /// Longest wait for one marker to become queryable.
     pub(crate) timeout: Duration,
+    /// Markers waited for at once; a tick that finds this many pending sends none.
+    pub(crate) max_pending: usize,
 }
 
 /// Whether a trace became queryable.
@@ -51,6 +53,12 @@ impl Probe {
         while !stop.is_set() {
             ticker.tick().await;
             while tasks.try_join_next().is_some() {}
+            // A lagging server would otherwise collect hundreds of pending markers, and their
+            // reads would become a load of their own. The pending ones keep measuring the lag.
+            if tasks.len() >= self.max_pending.max(1) {
+                with(&stats, |s| s.skipped += 1);
+                continue;
+            }
             let probe = self.clone();
             let stats = stats.clone();
             tasks.spawn(async move { probe.one_marker(marker, &stats).await });
@@ -68,7 +76,10 @@ impl Probe {
             with(stats, |s| s.rejected += 1);
             return;
         }
-        match self.wait_queryable(&hex(&trace_id), Some(stats)).await {
+        match self
+            .wait_queryable(&hex(&trace_id), self.timeout, Some(stats))
+            .await
+        {
             Queryable::At(at) => {
                 let delay = at.duration_since(acknowledged).as_micros() as u64;
                 with(stats, |s| s.delays_us.push(delay));
@@ -77,10 +88,11 @@ impl Probe {
         }
     }
 
-    /// Reads trace `trace_id` every poll interval until it answers 200 or the timeout passes.
+    /// Reads trace `trace_id` every poll interval until it answers 200 or `timeout` passes.
     pub(crate) async fn wait_queryable(
         &self,
         trace_id: &str,
+        timeout: Duration,
         stats: Option<&Mutex<MarkerStats>>,
     ) -> Queryable {
         let started = Instant::now();
@@ -103,7 +115,7 @@ impl Probe {
             if matches!(answer, Ok((StatusCode::OK, _))) {
                 return Queryable::At(Instant::now());
             }
-            if started.elapsed() >= self.timeout {
+            if started.elapsed() >= timeout {
                 return Queryable::TimedOut;
             }
             tokio::time::sleep(poll_pause(self.poll_interval, started.elapsed())).await;
@@ -111,14 +123,19 @@ impl Probe {
     }
 
     /// Waits until the last trace of each of `sequences` is queryable; returns how long after
-    /// `load_end` the last of them became so (`None` if one timed out).
-    pub(crate) async fn drain(&self, sequences: &[u64], load_end: Instant) -> Option<Duration> {
+    /// `load_end` the last of them became so (`None` if one did not within `timeout`).
+    pub(crate) async fn drain(
+        &self,
+        sequences: &[u64],
+        load_end: Instant,
+        timeout: Duration,
+    ) -> Option<Duration> {
         let mut tasks = JoinSet::new();
         for &sequence in sequences {
             let last_trace = self.pool.trace_spans(sequence).len().saturating_sub(1) as u64;
             let trace_id = hex(&self.pool.trace_id(sequence, last_trace));
             let probe = self.clone();
-            tasks.spawn(async move { probe.wait_queryable(&trace_id, None).await });
+            tasks.spawn(async move { probe.wait_queryable(&trace_id, timeout, None).await });
         }
         let mut latest = load_end;
         while let Some(joined) = tasks.join_next().await {

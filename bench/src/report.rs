@@ -98,7 +98,7 @@ impl Report {
             "generator_skipped": self.load.generator_skipped,
             "queryable_ms": Percentiles::to_json(Percentiles::from_micros(&self.markers.delays_us)),
             "markers": {"sent": self.markers.sent, "rejected": self.markers.rejected,
-                "timed_out": self.markers.timed_out, "polls": self.markers.polls, "poll_errors": self.markers.poll_errors},
+                "timed_out": self.markers.timed_out, "skipped": self.markers.skipped, "polls": self.markers.polls, "poll_errors": self.markers.poll_errors},
             "drain_s": self.drain.map(|d| round2(d.as_secs_f64())),
             "sustained_spans_per_s": self.sustained_per_second().map(f64::round),
             "sample": {"checked": self.sample.0, "found": self.sample.1, "complete": self.sample.2},
@@ -170,11 +170,12 @@ impl Report {
         let m = &self.markers;
         let _ = writeln!(
             text,
-            "queryable   {} | markers sent {}, rejected {}, timed out {}, {} reads",
+            "queryable   {} | markers sent {}, rejected {}, timed out {}, skipped {}, {} reads",
             describe(Percentiles::from_micros(&m.delays_us)),
             m.sent,
             m.rejected,
             m.timed_out,
+            m.skipped,
             m.polls,
         );
         let _ = match (self.drain, self.sustained_per_second()) {
@@ -186,7 +187,7 @@ impl Report {
             _ => writeln!(
                 text,
                 "drain       did not finish within {:?}",
-                c.queryable_timeout
+                c.drain_timeout
             ),
         };
         let (checked, found, complete) = self.sample;

@@ -130,6 +130,8 @@ pub(crate) struct MarkerStats {
     pub(crate) delays_us: Vec<u64>,
     /// Markers sent.
     pub(crate) sent: u64,
+    /// Marker ticks skipped because too many markers were pending.
+    pub(crate) skipped: u64,
     /// Markers the server did not acknowledge (429 included).
     pub(crate) rejected: u64,
     /// Acknowledged markers that never became queryable within the timeout.

@@ -4,6 +4,7 @@
 //! Langfuse returns them), never omitted; times are ISO-8601 UTC with `Z` and milliseconds;
 //! `environment` defaults to `default`; metadata values stored as JSON text are decoded.
 
+pub(crate) mod dataset;
 pub(crate) mod model;
 pub(crate) mod observation;
 pub(crate) mod observation_v2;

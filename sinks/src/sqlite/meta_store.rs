@@ -23,7 +23,7 @@ const MODEL_COLUMNS: &str = "id, project_id, model_name, match_pattern, start_da
 /// Configuration data in one SQLite database file, committed with `synchronous=FULL`.
 #[derive(Debug, Clone)]
 pub struct SqliteMetaStore {
-    pools: Pools,
+    pub(super) pools: Pools,
 }
 
 impl SqliteMetaStore {

@@ -14,9 +14,13 @@
 
 mod columns;
 mod connect;
+mod dataset_rows;
+mod dataset_store;
+mod experiment_index;
 mod filters;
 mod meta_store;
 mod migrate;
+mod prompt_store;
 mod read;
 mod schema;
 mod trace_store;

@@ -118,6 +118,64 @@ pub(crate) const TRACE_MIGRATIONS: &[Migration] = &[
             "CREATE INDEX scores_config ON scores (project_id, config_id)",
         ],
     },
+    Migration {
+        version: 4,
+        name: "create experiment items",
+        statements: &[
+            // One row per run item of a dataset experiment, found in the `langfuse.experiment.*`
+            // metadata of observations (many spans of an item's trace carry the same keys).
+            // Filled on write (`write::experiments`); `metadata` is the run metadata as sent.
+            "CREATE TABLE experiment_items (
+                project_id TEXT NOT NULL,
+                dataset_id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                run_name TEXT NOT NULL,
+                dataset_item_id TEXT NOT NULL,
+                trace_id TEXT NOT NULL,
+                observation_id TEXT,
+                description TEXT,
+                metadata TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, dataset_id, run_id, dataset_item_id, trace_id)
+            ) STRICT, WITHOUT ROWID",
+            "CREATE INDEX experiment_items_run_name
+                ON experiment_items (project_id, dataset_id, run_name, created_at)",
+            // Index the experiment spans stored before this migration, with the rules of
+            // `ExperimentSpan::from_metadata`.
+            "INSERT INTO experiment_items (project_id, dataset_id, run_id, run_name,
+                dataset_item_id, trace_id, observation_id, description, metadata, created_at,
+                updated_at)
+            SELECT project_id,
+                json_extract(body, '$.metadata.\"langfuse.experiment.dataset.id\"'),
+                json_extract(body, '$.metadata.\"langfuse.experiment.id\"'),
+                json_extract(body, '$.metadata.\"langfuse.experiment.name\"'),
+                json_extract(body, '$.metadata.\"langfuse.experiment.item.id\"'),
+                trace_id,
+                json_extract(body, '$.metadata.\"langfuse.experiment.item.root_observation_id\"'),
+                json_extract(body, '$.metadata.\"langfuse.experiment.description\"'),
+                json_extract(body, '$.metadata.\"langfuse.experiment.metadata\"'),
+                COALESCE(start_time,
+                    CAST(unixepoch(json_extract(body, '$.eventTime'), 'subsec') * 1e6 AS INTEGER)),
+                COALESCE(start_time,
+                    CAST(unixepoch(json_extract(body, '$.eventTime'), 'subsec') * 1e6 AS INTEGER))
+            FROM observations
+            WHERE json_type(body, '$.metadata.\"langfuse.experiment.dataset.id\"') = 'text'
+                AND json_type(body, '$.metadata.\"langfuse.experiment.id\"') = 'text'
+                AND json_type(body, '$.metadata.\"langfuse.experiment.name\"') = 'text'
+                AND json_type(body, '$.metadata.\"langfuse.experiment.item.id\"') = 'text'
+                AND json_extract(body, '$.metadata.\"langfuse.experiment.dataset.id\"') <> ''
+                AND json_extract(body, '$.metadata.\"langfuse.experiment.id\"') <> ''
+                AND json_extract(body, '$.metadata.\"langfuse.experiment.name\"') <> ''
+                AND json_extract(body, '$.metadata.\"langfuse.experiment.item.id\"') <> ''
+            ON CONFLICT DO UPDATE SET
+                observation_id = COALESCE(observation_id, excluded.observation_id),
+                description = COALESCE(description, excluded.description),
+                metadata = COALESCE(metadata, excluded.metadata),
+                created_at = MIN(created_at, excluded.created_at),
+                updated_at = MAX(updated_at, excluded.updated_at)",
+        ],
+    },
 ];
 
 /// Migrations of the meta database (`meta.db`).
@@ -159,6 +217,135 @@ pub(crate) const META_MIGRATIONS: &[Migration] = &[
                 created_at INTEGER NOT NULL
             ) STRICT",
             "CREATE INDEX models_project ON models (project_id, model_name)",
+        ],
+    },
+    Migration {
+        version: 3,
+        name: "create prompts",
+        statements: &[
+            // One row per prompt name: its type and tags are shared by all of its versions.
+            // `tags` is a JSON array.
+            "CREATE TABLE prompt_names (
+                project_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                type TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                PRIMARY KEY (project_id, name)
+            ) STRICT, WITHOUT ROWID",
+            // `prompt` and `config` are JSON text, stored as created.
+            "CREATE TABLE prompts (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                prompt TEXT NOT NULL,
+                config TEXT NOT NULL,
+                commit_message TEXT,
+                created_by TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                FOREIGN KEY (project_id, name) REFERENCES prompt_names (project_id, name)
+                    ON DELETE CASCADE
+            ) STRICT",
+            // The unique key is the last line of defence against two creates of one name
+            // picking the same version number.
+            "CREATE UNIQUE INDEX prompts_version ON prompts (project_id, name, version)",
+            "CREATE INDEX prompts_updated ON prompts (project_id, updated_at)",
+            // The primary key makes a label unique per name: moving it is an upsert.
+            "CREATE TABLE prompt_labels (
+                project_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                label TEXT NOT NULL,
+                prompt_id TEXT NOT NULL REFERENCES prompts (id) ON DELETE CASCADE,
+                PRIMARY KEY (project_id, name, label)
+            ) STRICT, WITHOUT ROWID",
+            "CREATE INDEX prompt_labels_prompt ON prompt_labels (prompt_id)",
+            // References (`@@@langfusePrompt:…@@@`) of each version, by label or by version,
+            // so that deleting a referenced version can be refused.
+            "CREATE TABLE prompt_dependencies (
+                project_id TEXT NOT NULL,
+                parent_id TEXT NOT NULL REFERENCES prompts (id) ON DELETE CASCADE,
+                child_name TEXT NOT NULL,
+                child_version INTEGER,
+                child_label TEXT
+            ) STRICT",
+            "CREATE INDEX prompt_dependencies_child ON prompt_dependencies (project_id, child_name)",
+            "CREATE INDEX prompt_dependencies_parent ON prompt_dependencies (parent_id)",
+        ],
+    },
+    Migration {
+        version: 4,
+        name: "create datasets",
+        statements: &[
+            // JSON values (`metadata`, schemas, item input/output) are stored as JSON text;
+            // NULL means absent. Item ids are chosen by clients and unique per project.
+            "CREATE TABLE datasets (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT,
+                metadata TEXT,
+                input_schema TEXT,
+                expected_output_schema TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE UNIQUE INDEX datasets_name ON datasets (project_id, name)",
+            "CREATE INDEX datasets_created ON datasets (project_id, created_at)",
+            "CREATE TABLE dataset_items (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                dataset_id TEXT NOT NULL,
+                input TEXT,
+                expected_output TEXT,
+                metadata TEXT,
+                source_trace_id TEXT,
+                source_observation_id TEXT,
+                status TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id),
+                FOREIGN KEY (project_id, dataset_id) REFERENCES datasets (project_id, id)
+                    ON DELETE CASCADE
+            ) STRICT",
+            "CREATE INDEX dataset_items_dataset
+                ON dataset_items (project_id, dataset_id, created_at)",
+            "CREATE INDEX dataset_items_created ON dataset_items (project_id, created_at)",
+            "CREATE INDEX dataset_items_source_trace ON dataset_items (project_id, source_trace_id)",
+            "CREATE INDEX dataset_items_source_observation
+                ON dataset_items (project_id, source_observation_id)",
+            "CREATE TABLE dataset_runs (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                dataset_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT,
+                metadata TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id),
+                FOREIGN KEY (project_id, dataset_id) REFERENCES datasets (project_id, id)
+                    ON DELETE CASCADE
+            ) STRICT",
+            "CREATE UNIQUE INDEX dataset_runs_name ON dataset_runs (project_id, dataset_id, name)",
+            // A run item is unique per (run, dataset item, trace), which makes retried
+            // `POST /dataset-run-items` calls idempotent.
+            "CREATE TABLE dataset_run_items (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                run_id TEXT NOT NULL,
+                dataset_item_id TEXT NOT NULL,
+                trace_id TEXT NOT NULL,
+                observation_id TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id),
+                FOREIGN KEY (project_id, run_id) REFERENCES dataset_runs (project_id, id)
+                    ON DELETE CASCADE
+            ) STRICT",
+            "CREATE UNIQUE INDEX dataset_run_items_key
+                ON dataset_run_items (project_id, run_id, dataset_item_id, trace_id)",
         ],
     },
 ];

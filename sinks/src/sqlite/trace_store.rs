@@ -26,7 +26,7 @@ const MAX_READERS: u32 = 4;
 /// for durability. Times are half-open ranges (`from` inclusive, `to` exclusive).
 #[derive(Debug, Clone)]
 pub struct SqliteTraceStore {
-    pools: Pools,
+    pub(super) pools: Pools,
 }
 
 impl SqliteTraceStore {

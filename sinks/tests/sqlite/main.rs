@@ -5,6 +5,12 @@
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod concurrency;
+#[cfg(test)]
+mod datasets;
+#[cfg(test)]
+mod experiments;
+#[cfg(test)]
 mod meta;
 #[cfg(test)]
 mod metrics;
@@ -12,6 +18,8 @@ mod metrics;
 mod migrations;
 #[cfg(test)]
 mod observations;
+#[cfg(test)]
+mod prompts;
 #[cfg(test)]
 mod scores;
 #[cfg(test)]

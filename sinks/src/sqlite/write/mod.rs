@@ -6,6 +6,7 @@
 //! upserts. Merging is idempotent, so writing a batch twice leaves the rows as after the first
 //! write; unchanged rows are not rewritten at all, which keeps replays cheap.
 
+mod experiments;
 mod group;
 mod observations;
 mod rows;

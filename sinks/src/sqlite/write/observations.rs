@@ -7,6 +7,7 @@ use periscope_core::error::BackendResult;
 use periscope_core::model::ObservationRecord;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::experiments;
 use super::group::Key;
 use super::rows::{execute, fetch_by_keys, insert_head, rows_per_insert, upsert_tail};
 use crate::sqlite::columns::{
@@ -56,6 +57,7 @@ pub(crate) async fn upsert(
             async { merger.next_rows(rows_per_statement) },
         );
         inserted?;
+        experiments::index(connection, &ready).await?;
         ready = next?;
     }
     Ok(merger.traces)
