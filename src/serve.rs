@@ -5,7 +5,7 @@
 //! pipelines finish their batch and commit → exit.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -15,6 +15,7 @@ use axum::routing::get;
 
 use periscope_core::auth::Authenticator;
 use periscope_core::cache::in_process::InProcessCache;
+use periscope_core::comments::CommentStore;
 use periscope_core::config::Config;
 use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::log::EventLog;
@@ -22,6 +23,7 @@ use periscope_core::log::embedded::EmbeddedLog;
 use periscope_core::meta::MetaStore;
 use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
 use periscope_core::prompts::PromptStore;
+use periscope_core::score_configs::ScoreConfigStore;
 use periscope_core::shutdown::{Shutdown, signal};
 use periscope_core::store::TraceStore;
 use periscope_core::telemetry::{self, LogFormat};
@@ -34,6 +36,12 @@ use crate::cli::ServeArgs;
 
 /// Pipelines get this long after the listeners closed to finish their current batch.
 const PIPELINE_DRAIN: Duration = Duration::from_secs(10);
+/// Consumer group of the enrich processor.
+const ENRICH_GROUP: &str = "periscope-enrich";
+/// Consumer group of the trace store sink.
+const SINK_GROUP: &str = "periscope-sink-traces";
+/// How often the pipeline backlog is measured for backpressure.
+const BACKLOG_POLL: Duration = Duration::from_millis(100);
 /// Concurrent gRPC requests per connection.
 const GRPC_CONCURRENCY_PER_CONNECTION: usize = 32;
 
@@ -65,6 +73,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let datasets: Arc<dyn DatasetStore> = meta.clone();
     let prompts: Arc<dyn PromptStore> = meta.clone();
+    let score_configs: Arc<dyn ScoreConfigStore> = meta.clone();
+    let comments: Arc<dyn CommentStore> = meta.clone();
     let experiments: Arc<dyn ExperimentIndex> = traces.clone();
     let meta: Arc<dyn MetaStore> = meta;
     let traces: Arc<dyn TraceStore> = traces;
@@ -84,6 +94,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         log.clone(),
         auth.clone(),
         periscope_ingest::IngestLimits::from_config(&config.server),
+    )
+    .with_score_configs(score_configs.clone())
+    .with_backlog_signal(
+        watch_backlog(log.clone(), &shutdown),
+        config.pipeline.max_backlog_events,
     );
     let api = periscope_api::ApiState {
         traces: traces.clone(),
@@ -91,6 +106,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         datasets,
         experiments,
         prompts,
+        score_configs,
+        comments,
         auth: auth.clone(),
         version: env!("CARGO_PKG_VERSION"),
     };
@@ -190,6 +207,32 @@ fn build_http_router(
     ingest.merge(api).merge(probes)
 }
 
+/// Publishes the number of events the pipelines have not committed yet (enrich input plus
+/// sink input), refreshed every `BACKLOG_POLL`, for the ingest edge's backpressure.
+fn watch_backlog(log: Arc<dyn EventLog>, shutdown: &Shutdown) -> Arc<AtomicU64> {
+    let backlog = Arc::new(AtomicU64::new(0));
+    let published = backlog.clone();
+    let token = shutdown.token();
+    shutdown.spawn(async move {
+        let mut tick = tokio::time::interval(BACKLOG_POLL);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let ingest = log.lag(topics::INGEST, ENRICH_GROUP).await;
+            let records = log.lag(topics::RECORDS, SINK_GROUP).await;
+            match (ingest, records) {
+                (Ok(ingest), Ok(records)) => published.store(ingest + records, Ordering::Relaxed),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "failed to measure the pipeline backlog");
+                }
+            }
+        }
+    });
+    backlog
+}
+
 fn spawn_pipelines(
     config: &Config,
     log: &Arc<dyn EventLog>,
@@ -206,7 +249,7 @@ fn spawn_pipelines(
     let enrich = EnrichProcessor::new(&config.masking.rules, meta.clone())
         .context("invalid masking rules (masking.rules)")?;
     pipelines.spawn({
-        let (log, config, cancel) = (log.clone(), runner("periscope-enrich"), pipelines.token());
+        let (log, config, cancel) = (log.clone(), runner(ENRICH_GROUP), pipelines.token());
         async move {
             let stats = Arc::new(PipelineStats::default());
             let result = run_processor(
@@ -226,11 +269,7 @@ fn spawn_pipelines(
     });
     let sink = TraceStoreSink::new(traces.clone(), "sqlite");
     pipelines.spawn({
-        let (log, config, cancel) = (
-            log.clone(),
-            runner("periscope-sink-traces"),
-            pipelines.token(),
-        );
+        let (log, config, cancel) = (log.clone(), runner(SINK_GROUP), pipelines.token());
         async move {
             let stats = Arc::new(PipelineStats::default());
             if let Err(error) = run_sink(log, sink, topics::RECORDS, config, stats, cancel).await {

@@ -55,7 +55,10 @@ fn routes() -> Router<ApiState> {
         .route("/api/public/sessions", get(routes::sessions::list))
         .route("/api/public/sessions/{id}", get(routes::sessions::get_one))
         .route("/api/public/scores", get(routes::scores::list))
-        .route("/api/public/scores/{id}", get(routes::scores::get_one))
+        .route(
+            "/api/public/scores/{id}",
+            get(routes::scores::get_one).delete(routes::scores::delete),
+        )
         .route("/api/public/v2/scores", get(routes::scores::list))
         .route("/api/public/v2/scores/{id}", get(routes::scores::get_one))
         .route("/api/public/metrics/daily", get(routes::metrics::daily))
@@ -100,6 +103,19 @@ fn routes() -> Router<ApiState> {
             "/api/public/dataset-run-items",
             get(routes::datasets::runs::list_items).post(routes::datasets::runs::create_item),
         )
+        .route(
+            "/api/public/score-configs",
+            get(routes::score_configs::list).post(routes::score_configs::create),
+        )
+        .route(
+            "/api/public/score-configs/{id}",
+            get(routes::score_configs::get_one).patch(routes::score_configs::update),
+        )
+        .route(
+            "/api/public/comments",
+            get(routes::comments::list).post(routes::comments::create),
+        )
+        .route("/api/public/comments/{id}", get(routes::comments::get_one))
         .route(
             "/api/public/v2/prompts",
             get(routes::prompts::list).post(routes::prompts::create),

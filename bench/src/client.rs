@@ -217,7 +217,7 @@ impl ExportClient {
 }
 
 /// Gzips `body` at the fastest level, as an SDK exporter would on every flush.
-fn gzip_bytes(body: &[u8]) -> std::io::Result<Bytes> {
+pub(crate) fn gzip_bytes(body: &[u8]) -> std::io::Result<Bytes> {
     let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
     encoder.write_all(body)?;
     Ok(Bytes::from(encoder.finish()?))

@@ -196,10 +196,12 @@ fn describe(spans_per_request: usize) -> anyhow::Result<()> {
     let request = pool.next_request(pool::unix_now_ns());
     let decoded =
         periscope_proto::otlp_collector::ExportTraceServiceRequest::decode(request.body.clone())?;
+    let gzipped = client::gzip_bytes(&request.body)?.len();
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
-        "{spans_per_request} spans/request: {request_bytes} B/request, {span_bytes} B/span"
+        "{spans_per_request} spans/request: {request_bytes} B/request ({gzipped} B gzipped), \
+         {span_bytes} B/span"
     )?;
     if let Some(span) = decoded
         .resource_spans

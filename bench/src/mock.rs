@@ -1,6 +1,7 @@
 //! An in-process stand-in for `periscope serve` (OTLP/gRPC, OTLP/HTTP and `GET /traces/{id}`),
-//! so that the harness's whole run can be tested without the real server. Traces become
-//! readable a fixed delay after their request was acknowledged, like a pipeline's lag.
+//! so that the harness's whole run can be tested without the real server, and those tests.
+//! Traces become readable a fixed delay after their request was acknowledged, like a
+//! pipeline's lag, so the tests can check the measured delays against it.
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -155,4 +156,115 @@ pub(crate) async fn start(
         format!("http://{http_addr}"),
         format!("http://{grpc_addr}"),
     )
+}
+
+/// The harness's whole run against the mock, per protocol and loop kind.
+mod tests {
+    use super::*;
+    use crate::client::{Protocol, basic_auth};
+    use crate::load::{LoadConfig, run};
+
+    fn config(protocol: Protocol, gzip: bool, http: &str, grpc: &str) -> LoadConfig {
+        LoadConfig {
+            label: "test".to_owned(),
+            http: http.to_owned(),
+            grpc: grpc.to_owned(),
+            protocol,
+            gzip,
+            concurrency: 2,
+            duration: Duration::from_millis(1500),
+            spans_per_request: 20,
+            pool_size: 4,
+            rate: None,
+            public_key: "pk-lf-bench".to_owned(),
+            secret_key: "sk-lf-bench".to_owned(),
+            server_pid: Some(std::process::id()),
+            grpc_connections: 1,
+            marker_interval: Some(Duration::from_millis(100)),
+            poll_interval: Duration::from_millis(20),
+            queryable_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(5),
+            max_pending_markers: 50,
+            backoff: Duration::from_millis(50),
+            sample_size: 10,
+            json_out: None,
+        }
+    }
+
+    async fn run_against_mock(protocol: Protocol, gzip: bool, rate: Option<f64>) {
+        let lag = Duration::from_millis(200);
+        let mut server = JoinSet::new();
+        let (store, http, grpc) =
+            start(&mut server, &basic_auth("pk-lf-bench", "sk-lf-bench"), lag).await;
+        let mut settings = config(protocol, gzip, &http, &grpc);
+        settings.rate = rate;
+        let report = run(settings).await.unwrap();
+
+        assert!(report.load.accepted_spans >= 20, "{:?}", report.load);
+        assert_eq!(
+            report.load.accepted_spans,
+            report.load.accepted_requests * 20
+        );
+        assert!(
+            report.load.failures.is_empty(),
+            "{:?}",
+            report.load.failures
+        );
+        assert_eq!(report.load.backpressure, 0);
+        // Each request holds four whole traces, and the mock saw every one (plus the markers).
+        assert!(store.trace_count() as u64 >= report.load.accepted_spans / 5);
+        let markers = &report.markers;
+        assert!(markers.delays_us.len() >= 5, "{markers:?}");
+        assert_eq!(markers.timed_out, 0);
+        // The mock starts a trace's lag just before it answers, so a delay may fall short of the
+        // lag by the answer's transit time, never by more.
+        let shortest = markers.delays_us.iter().min().copied().unwrap_or(0);
+        assert!(
+            shortest + 50_000 >= lag.as_micros() as u64,
+            "shortest delay {shortest} µs"
+        );
+        let drain = report.drain.unwrap();
+        assert!(
+            drain >= Duration::from_millis(100) && drain < Duration::from_secs(2),
+            "{drain:?}"
+        );
+        let (checked, found, complete) = report.sample;
+        assert!(checked > 0);
+        assert_eq!((found, complete), (checked, checked));
+        assert!(report.memory.samples > 0 && report.memory.peak_rss_kib > 0);
+        let json = report.to_json();
+        assert_eq!(json["accepted_spans"], report.load.accepted_spans);
+        assert!(json["queryable_ms"]["p99"].as_f64().unwrap() >= 200.0);
+        assert!(report.to_text().contains("queryable"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn measures_a_grpc_run_end_to_end() {
+        run_against_mock(Protocol::Grpc, false, None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn measures_a_gzipped_http_run_end_to_end() {
+        run_against_mock(Protocol::Http, true, None).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn measures_an_open_loop_grpc_gzip_run() {
+        run_against_mock(Protocol::Grpc, true, Some(2000.0)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wrong_key_stops_the_run_before_the_load() {
+        let mut server = JoinSet::new();
+        let (_, http, grpc) = start(
+            &mut server,
+            &basic_auth("pk-other", "sk-other"),
+            Duration::ZERO,
+        )
+        .await;
+        let error = run(config(Protocol::Http, false, &http, &grpc))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("http 401"), "{error}");
+    }
 }

@@ -88,6 +88,9 @@ pub struct PipelineConfig {
     pub batch_max_wait: Duration,
     /// Attempts on a transient error before the runner gives up on the batch and backs off.
     pub max_retry_backoff_ms: u64,
+    /// Events the pipelines may lag behind the ingest edge before it answers 429 /
+    /// `RESOURCE_EXHAUSTED`: bounds the ingest-to-queryable delay and the disk backlog.
+    pub max_backlog_events: u64,
 }
 
 /// Authentication.

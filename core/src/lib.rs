@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod blob;
 pub mod cache;
+pub mod comments;
 pub mod config;
 pub mod datasets;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod otlp_json;
 pub mod pipeline;
 pub mod prices;
 pub mod prompts;
+pub mod score_configs;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -190,6 +190,11 @@ pub trait TraceStore: Send + Sync + Debug + 'static {
         score_id: &str,
     ) -> BackendResult<Option<ScoreRecord>>;
 
+    /// Deletes one score and returns whether it existed. The store remembers the deletion:
+    /// a later write of the same score id whose event time is not after the deletion (a
+    /// replayed or retried event) is dropped, a newer one creates the score again.
+    async fn delete_score(&self, project_id: &str, score_id: &str) -> BackendResult<bool>;
+
     /// Returns a page of scores, newest first.
     async fn list_scores(
         &self,

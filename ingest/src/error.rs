@@ -23,6 +23,10 @@ pub enum IngestError {
         "server is at its limit of {limit} in-flight request bytes; retry after {RETRY_AFTER_SECS}s"
     )]
     Overloaded { limit: usize },
+    /// The pipeline behind the log is further behind than its bound: accepting more would only
+    /// grow the delay until data is queryable (and the disk backlog) without limit.
+    #[error("the processing pipeline is {backlog} events behind; retry after {RETRY_AFTER_SECS}s")]
+    PipelineBehind { backlog: u64 },
     /// The credentials are missing or wrong.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -62,6 +66,9 @@ pub enum IngestError {
     /// The log did not accept the events; nothing was acknowledged.
     #[error("the event log did not accept the events: {0}")]
     LogUnavailable(#[source] BackendError),
+    /// The score configs named by scores could not be read.
+    #[error("the score config store did not answer: {0}")]
+    ScoreConfigsUnavailable(#[source] BackendError),
     /// A bug or an unexpected runtime failure; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,11 +88,11 @@ impl ServiceError for IngestError {
             | Self::OtlpJson(_)
             | Self::InvalidBody(_)
             | Self::BodyRead(_) => ErrorCode::InvalidArgument,
-            Self::Overloaded { .. } => ErrorCode::ResourceExhausted,
+            Self::Overloaded { .. } | Self::PipelineBehind { .. } => ErrorCode::ResourceExhausted,
             Self::Auth(error) => error.code(),
             Self::ScopeDenied => ErrorCode::Unauthenticated,
             Self::Timeout(_) => ErrorCode::DeadlineExceeded,
-            Self::LogUnavailable(_) => ErrorCode::Unavailable,
+            Self::LogUnavailable(_) | Self::ScoreConfigsUnavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

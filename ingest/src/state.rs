@@ -2,11 +2,13 @@
 //! in-flight byte budget.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use periscope_core::auth::{AuthContext, AuthScope, Authenticator};
 use periscope_core::config::ServerConfig;
 use periscope_core::log::{EventLog, LogRecord};
+use periscope_core::score_configs::ScoreConfigStore;
 use periscope_core::topics;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -28,6 +30,8 @@ pub struct IngestLimits {
     pub request_timeout: Duration,
     /// Bodies larger than this are decoded on the blocking pool.
     pub blocking_threshold_bytes: usize,
+    /// Unprocessed pipeline events above which requests get 429 (see `with_backlog_signal`).
+    pub max_pipeline_backlog: u64,
 }
 
 impl IngestLimits {
@@ -38,6 +42,7 @@ impl IngestLimits {
             max_inflight_bytes: server.max_inflight_bytes,
             request_timeout: server.request_timeout,
             blocking_threshold_bytes: DEFAULT_BLOCKING_THRESHOLD_BYTES,
+            max_pipeline_backlog: u64::MAX,
         }
     }
 }
@@ -50,6 +55,12 @@ pub struct IngestState {
     limits: IngestLimits,
     /// One permit per request byte being processed (Quickwit's `MemoryCapacity` idea).
     inflight: Arc<Semaphore>,
+    /// Score configs that scores naming a `configId` are checked against; without a store
+    /// such scores are accepted unchecked.
+    score_configs: Option<Arc<dyn ScoreConfigStore>>,
+    /// Events the pipeline has not processed yet, published by the server's backlog watcher;
+    /// requests are refused (429) while it exceeds `limits.max_pipeline_backlog`.
+    backlog: Option<Arc<AtomicU64>>,
 }
 
 impl IngestState {
@@ -64,7 +75,41 @@ impl IngestState {
             auth,
             limits,
             inflight: Arc::new(Semaphore::new(permits)),
+            score_configs: None,
+            backlog: None,
         }
+    }
+
+    /// Checks every score that names a `configId` against `store` (type, range, category,
+    /// archived) before it is appended.
+    pub fn with_score_configs(mut self, store: Arc<dyn ScoreConfigStore>) -> Self {
+        self.score_configs = Some(store);
+        self
+    }
+
+    /// Refuses new requests while `backlog` (kept current by the caller) exceeds `max_backlog`:
+    /// backpressure from the pipeline to the clients, so delay and disk use stay bounded.
+    pub fn with_backlog_signal(mut self, backlog: Arc<AtomicU64>, max_backlog: u64) -> Self {
+        self.backlog = Some(backlog);
+        self.limits.max_pipeline_backlog = max_backlog;
+        self
+    }
+
+    /// Fails with `PipelineBehind` when the pipeline backlog is over its bound.
+    pub(crate) fn check_backlog(&self) -> Result<(), IngestError> {
+        let Some(backlog) = &self.backlog else {
+            return Ok(());
+        };
+        let backlog = backlog.load(Ordering::Relaxed);
+        if backlog > self.limits.max_pipeline_backlog {
+            return Err(IngestError::PipelineBehind { backlog });
+        }
+        Ok(())
+    }
+
+    /// Returns the score config store, if scores are checked.
+    pub(crate) fn score_configs(&self) -> Option<&Arc<dyn ScoreConfigStore>> {
+        self.score_configs.as_ref()
     }
 
     /// Returns the limits this state enforces.
@@ -159,6 +204,9 @@ impl InflightPermit {
     pub(crate) fn grow(&mut self, state: &IngestState, bytes: usize) -> Result<(), IngestError> {
         if bytes == 0 {
             return Ok(());
+        }
+        if self.permit.is_none() {
+            state.check_backlog()?;
         }
         let overloaded = || IngestError::Overloaded {
             limit: state.limits.max_inflight_bytes,

@@ -1,6 +1,7 @@
 //! The HTTP handlers, one module per resource. Each handler authenticates (`Caller`), parses
 //! its parameters, asks a store, and converts the answer with `views`.
 
+pub(crate) mod comments;
 pub(crate) mod datasets;
 pub(crate) mod health;
 pub(crate) mod metrics;
@@ -8,6 +9,7 @@ pub(crate) mod models;
 pub(crate) mod observations;
 pub(crate) mod projects;
 pub(crate) mod prompts;
+pub(crate) mod score_configs;
 pub(crate) mod scores;
 pub(crate) mod sessions;
 pub(crate) mod traces;

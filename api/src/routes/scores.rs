@@ -1,11 +1,15 @@
 //! `GET /api/public/scores`, `GET /api/public/v2/scores` and their `/{id}` reads.
 //!
 //! v1 and v2 share one handler: both take the same filters, and the v2 `Score` object is a
-//! superset of the v1 one.
+//! superset of the v1 one. `DELETE /scores/{id}` deletes a score.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use periscope_core::model::{ScoreDataType, ScoreSource};
+use axum::http::StatusCode;
+use std::collections::HashMap;
+
+use periscope_core::model::{ScoreDataType, ScoreRecord, ScoreSource};
+use periscope_core::score_configs::ScoreConfig;
 use periscope_core::store::ScoreFilter;
 
 use crate::auth::Caller;
@@ -64,10 +68,11 @@ pub(crate) async fn list(
     let params = QueryParams::parse(query.as_deref());
     let page = params.page()?;
     let filter = score_filter(&params)?;
-    let scores = state
+    let mut scores = state
         .traces
         .list_scores(&caller.project_id, &filter, page)
         .await?;
+    apply_config_values(&state, &caller.project_id, &mut scores.items).await?;
     let data = scores.items.iter().map(ScoreView::from_record).collect();
     Ok(Json(PageResponse::new(
         data,
@@ -87,8 +92,60 @@ pub(crate) async fn get_one(
         .traces
         .get_score(&caller.project_id, &score_id)
         .await?;
-    let score = score.ok_or(ApiError::NotFound { what: "Score" })?;
+    let mut score = score.ok_or(ApiError::NotFound { what: "Score" })?;
+    apply_config_values(&state, &caller.project_id, std::slice::from_mut(&mut score)).await?;
     Ok(Json(ScoreView::from_record(&score)))
+}
+
+/// Deletes one score (`DELETE /scores/{id}`): 204, or 404 when the project has no such
+/// score. Either way the store remembers the id, so a replay of an older event (or one still
+/// in the pipeline) does not bring it back.
+pub(crate) async fn delete(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(score_id): Path<String>,
+) -> Result<StatusCode> {
+    if state
+        .traces
+        .delete_score(&caller.project_id, &score_id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound { what: "Score" })
+    }
+}
+
+/// Gives categorical scores that name a config the value of their category: the ingest edge
+/// stores the label only (and checked it against the config then).
+pub(crate) async fn apply_config_values(
+    state: &ApiState,
+    project_id: &str,
+    scores: &mut [ScoreRecord],
+) -> Result<()> {
+    let mut configs: HashMap<String, Option<ScoreConfig>> = HashMap::new();
+    for score in scores {
+        let (Some(config_id), Some(label), ScoreDataType::Categorical) =
+            (&score.config_id, &score.string_value, score.data_type)
+        else {
+            continue;
+        };
+        if !configs.contains_key(config_id) {
+            let config = state
+                .score_configs
+                .get_score_config(project_id, config_id)
+                .await?;
+            configs.insert(config_id.clone(), config);
+        }
+        let category = configs
+            .get(config_id)
+            .and_then(Option::as_ref)
+            .and_then(|config| config.categories.iter().find(|c| &c.label == label));
+        if let Some(category) = category {
+            score.value = category.value;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

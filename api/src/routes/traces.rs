@@ -66,7 +66,8 @@ pub(crate) async fn get_one(
         .traces
         .get_trace(&caller.project_id, &trace_id)
         .await?;
-    let trace = trace.ok_or(ApiError::NotFound { what: "Trace" })?;
+    let mut trace = trace.ok_or(ApiError::NotFound { what: "Trace" })?;
+    super::scores::apply_config_values(&state, &caller.project_id, &mut trace.scores).await?;
     Ok(Json(TraceDetailView::from_trace(&trace)))
 }
 

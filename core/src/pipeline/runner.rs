@@ -100,6 +100,78 @@ macro_rules! with_retry {
     }};
 }
 
+/// Processor work runs on this many tasks at once: processors are CPU-bound (decode, map,
+/// encode), so one task per core of the 2-core baseline lets enrich use both.
+const PROCESSOR_WORKERS: usize = 2;
+
+/// Outputs and dead letters of one slice of a batch, or `None` when shutdown interrupted it.
+type SliceOutcome = Option<(Vec<LogRecord>, Vec<LogRecord>)>;
+
+/// Processes `records` in order; transient failures are retried, poison ones dead-lettered.
+async fn process_slice<P: Processor>(
+    processor: &P,
+    records: &[ConsumedRecord],
+    config: &RunnerConfig,
+    stats: &PipelineStats,
+    cancel: &CancellationToken,
+) -> SliceOutcome {
+    let mut outputs = Vec::new();
+    let mut dead = Vec::new();
+    for record in records {
+        let handled = with_retry!(
+            Backoff::new(config, stats, cancel),
+            processor.process(record).await
+        );
+        match handled {
+            Some(Ok(records)) => outputs.extend(records),
+            Some(Err(reason)) => dead.push(dead_letter(record, &reason)),
+            None => return None,
+        }
+        // Mapping is CPU work: let other tasks (the HTTP edge) run between records.
+        tokio::task::yield_now().await;
+    }
+    Some((outputs, dead))
+}
+
+/// Processes a batch on `PROCESSOR_WORKERS` tasks, each taking a contiguous slice, and
+/// concatenates the results in batch order.
+async fn process_batch<P: Processor>(
+    processor: &Arc<P>,
+    batch: &[ConsumedRecord],
+    config: &RunnerConfig,
+    stats: &Arc<PipelineStats>,
+    cancel: &CancellationToken,
+) -> SliceOutcome {
+    let slice_len = batch.len().div_ceil(PROCESSOR_WORKERS).max(1);
+    let mut workers = tokio::task::JoinSet::new();
+    for (index, slice) in batch.chunks(slice_len).enumerate() {
+        let (processor, slice) = (processor.clone(), slice.to_vec());
+        let (config, stats, cancel) = (config.clone(), stats.clone(), cancel.clone());
+        workers.spawn(async move {
+            let outcome = process_slice(&*processor, &slice, &config, &stats, &cancel).await;
+            (index, outcome)
+        });
+    }
+    let mut slices: Vec<SliceOutcome> = vec![None; workers.len()];
+    while let Some(joined) = workers.join_next().await {
+        match joined {
+            Ok((index, outcome)) => slices[index] = outcome,
+            Err(error) => {
+                tracing::error!(%error, "a processor task failed; the batch will be re-read");
+                return None;
+            }
+        }
+    }
+    let mut outputs = Vec::new();
+    let mut dead = Vec::new();
+    for slice in slices {
+        let (slice_outputs, slice_dead) = slice?;
+        outputs.extend(slice_outputs);
+        dead.extend(slice_dead);
+    }
+    Some((outputs, dead))
+}
+
 /// Runs `processor` from `input_topic` to `output_topic` until `cancel` fires.
 pub async fn run_processor<P: Processor>(
     log: Arc<dyn EventLog>,
@@ -112,26 +184,17 @@ pub async fn run_processor<P: Processor>(
 ) -> BackendResult<()> {
     log.ensure_topic(output_topic).await?;
     let dlq_topic = topics::dlq(input_topic);
+    let processor = Arc::new(processor);
     let mut consumer = log.subscribe(input_topic, &config.group).await?;
     while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
         stats
             .received_events_total
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let mut outputs = Vec::new();
-        let mut dead = Vec::new();
-        for record in &batch {
-            let handled = with_retry!(
-                Backoff::new(&config, &stats, &cancel),
-                processor.process(record).await
-            );
-            match handled {
-                Some(Ok(records)) => outputs.extend(records),
-                Some(Err(reason)) => dead.push(dead_letter(record, &reason)),
-                None => return rewind_and_stop(consumer.as_mut()).await,
-            }
-            // Mapping is CPU work: let other tasks (the HTTP edge) run between records.
-            tokio::task::yield_now().await;
-        }
+        let Some((outputs, dead)) =
+            process_batch(&processor, &batch, &config, &stats, &cancel).await
+        else {
+            return rewind_and_stop(consumer.as_mut()).await;
+        };
         let n_outputs = outputs.len() as u64;
         if !append_with_retry(&*log, output_topic, outputs, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
@@ -147,7 +210,64 @@ pub async fn run_processor<P: Processor>(
     Ok(())
 }
 
+/// A polled batch of the records topic, decoded off the async workers.
+struct DecodedBatch {
+    batch: Vec<ConsumedRecord>,
+    /// Indexes into `batch` of the records that decoded, parallel to `records`.
+    positions: Vec<usize>,
+    records: Vec<Record>,
+    /// Records that did not decode, ready for the DLQ.
+    dead: Vec<LogRecord>,
+}
+
+/// Decodes a batch of JSON records on the blocking pool.
+async fn decode_batch(batch: Vec<ConsumedRecord>) -> BackendResult<DecodedBatch> {
+    tokio::task::spawn_blocking(move || {
+        let mut decoded = DecodedBatch {
+            positions: Vec::with_capacity(batch.len()),
+            records: Vec::with_capacity(batch.len()),
+            dead: Vec::new(),
+            batch: Vec::new(),
+        };
+        for (position, record) in batch.iter().enumerate() {
+            match serde_json::from_slice::<Record>(&record.value) {
+                Ok(value) => {
+                    decoded.positions.push(position);
+                    decoded.records.push(value);
+                }
+                Err(error) => decoded
+                    .dead
+                    .push(dead_letter(record, &format!("undecodable record: {error}"))),
+            }
+        }
+        decoded.batch = batch;
+        decoded
+    })
+    .await
+    .map_err(|error| BackendError::Other {
+        backend: "pipeline",
+        context: "blocking decode task failed".to_owned(),
+        source: Box::new(error),
+    })
+}
+
+/// Polls the next batch and decodes it; `None` once shutdown started.
+async fn next_decoded(
+    consumer: &mut dyn LogConsumer,
+    config: &RunnerConfig,
+    cancel: &CancellationToken,
+) -> BackendResult<Option<DecodedBatch>> {
+    match next_batch(consumer, config, cancel).await? {
+        Some(batch) => Ok(Some(decode_batch(batch).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Runs `sink` over the records topic until `cancel` fires.
+///
+/// Records already in the log are polled and decoded while the current batch is being written,
+/// so reading the log and writing the store overlap under load; offsets are still committed
+/// strictly in order, each only after its batch was written.
 pub async fn run_sink<S: Sink>(
     log: Arc<dyn EventLog>,
     mut sink: S,
@@ -158,53 +278,86 @@ pub async fn run_sink<S: Sink>(
 ) -> BackendResult<()> {
     let dlq_topic = topics::dlq(input_topic);
     let mut consumer = log.subscribe(input_topic, &config.group).await?;
-    while let Some(batch) = next_batch(consumer.as_mut(), &config, &cancel).await? {
+    let mut next = next_decoded(consumer.as_mut(), &config, &cancel).await?;
+    while let Some(current) = next.take() {
         stats
             .received_events_total
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let mut decoded = Vec::with_capacity(batch.len());
-        let mut dead = Vec::new();
-        for record in &batch {
-            match serde_json::from_slice::<Record>(&record.value) {
-                Ok(value) => decoded.push((record, value)),
-                Err(error) => {
-                    dead.push(dead_letter(record, &format!("undecodable record: {error}")))
-                }
-            }
-        }
-        let records: Vec<Record> = decoded.iter().map(|(_, r)| r.clone()).collect();
-        let n_records = records.len() as u64;
-        match with_retry!(
-            Backoff::new(&config, &stats, &cancel),
-            sink.write(records.clone()).await
-        ) {
-            Some(Ok(_)) => {}
-            Some(Err(reason)) => {
-                // The batch holds a poison record: write one by one to find it, so its
-                // neighbours are still stored.
-                tracing::warn!(sink = sink.name(), %reason, "batch rejected; retrying record by record");
-                for (consumed, record) in decoded {
-                    match with_retry!(
-                        Backoff::new(&config, &stats, &cancel),
-                        sink.write(vec![record.clone()]).await
-                    ) {
-                        Some(Ok(_)) => {}
-                        Some(Err(reason)) => dead.push(dead_letter(consumed, &reason)),
-                        None => return rewind_and_stop(consumer.as_mut()).await,
-                    }
-                }
-            }
-            None => return rewind_and_stop(consumer.as_mut()).await,
-        }
+            .fetch_add(current.batch.len() as u64, Ordering::Relaxed);
+        let n_records = current.records.len() as u64;
+        // Prefetch only what is already in the log: waiting for new data here would hold
+        // back the commit of the batch just written.
+        let (written, prefetched) = tokio::join!(
+            write_batch(&mut sink, &current, &config, &stats, &cancel),
+            prefetch_decoded(consumer.as_mut(), &config),
+        );
+        let Some(mut dead) = written else {
+            return rewind_and_stop(consumer.as_mut()).await;
+        };
+        dead.extend(current.dead);
         if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
         }
         stats
             .sent_events_total
             .fetch_add(n_records, Ordering::Relaxed);
-        commit(consumer.as_mut(), &batch, &stats).await?;
+        commit(consumer.as_mut(), &current.batch, &stats).await?;
+        next = match prefetched? {
+            Some(prefetched) => Some(prefetched),
+            None => next_decoded(consumer.as_mut(), &config, &cancel).await?,
+        };
     }
     Ok(())
+}
+
+/// Polls without waiting and decodes what was already appended; `None` when nothing was.
+async fn prefetch_decoded(
+    consumer: &mut dyn LogConsumer,
+    config: &RunnerConfig,
+) -> BackendResult<Option<DecodedBatch>> {
+    let batch = consumer
+        .poll(config.batch_max_records, Duration::ZERO)
+        .await?;
+    if batch.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(decode_batch(batch).await?))
+}
+
+/// Writes a decoded batch, falling back to record-by-record writes when the batch is rejected
+/// so that one poison record never takes its neighbours down. Returns the records to
+/// dead-letter, or `None` when shutdown started while retrying.
+async fn write_batch<S: Sink>(
+    sink: &mut S,
+    decoded: &DecodedBatch,
+    config: &RunnerConfig,
+    stats: &PipelineStats,
+    cancel: &CancellationToken,
+) -> Option<Vec<LogRecord>> {
+    let mut dead = Vec::new();
+    if decoded.records.is_empty() {
+        return Some(dead);
+    }
+    match with_retry!(
+        Backoff::new(config, stats, cancel),
+        sink.write(decoded.records.clone()).await
+    ) {
+        Some(Ok(_)) => {}
+        Some(Err(reason)) => {
+            tracing::warn!(sink = sink.name(), %reason, "batch rejected; retrying record by record");
+            for (position, record) in decoded.positions.iter().zip(&decoded.records) {
+                match with_retry!(
+                    Backoff::new(config, stats, cancel),
+                    sink.write(vec![record.clone()]).await
+                ) {
+                    Some(Ok(_)) => {}
+                    Some(Err(reason)) => dead.push(dead_letter(&decoded.batch[*position], &reason)),
+                    None => return None,
+                }
+            }
+        }
+        None => return None,
+    }
+    Some(dead)
 }
 
 /// Polls until a non-empty batch arrives; `None` once shutdown started.

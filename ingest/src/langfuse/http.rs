@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use periscope_core::langfuse::{
     EnvelopeError, INVALID_REQUEST_MESSAGE, ScoreBody, parse_ingestion_batch, parse_score,
 };
-use periscope_core::log::LogRecord;
 use serde_json::{Value, json};
 
+use super::configs::ConfigChecker;
 use super::{Caller, EventOutcome, LegacyBatch, build_batch, score_record};
 use crate::body::{authorization, content_encoding, decode_wire, read_body};
 use crate::error::{IngestError, Result};
@@ -38,14 +38,23 @@ async fn ingest_batch(state: &IngestState, headers: &HeaderMap, body: Body) -> R
         scope: auth.scope,
     };
     let (bytes, permit) = read_body(state, headers, body).await?;
+    let size = bytes.len();
     let (parsed, permit) = decode_wire(state, bytes, encoding, permit, move |bytes| {
-        Ok(parse_ingestion_batch(bytes).map(|events| build_batch(events, &caller)))
+        Ok(parse_ingestion_batch(bytes))
     })
     .await?;
-    let LegacyBatch { records, outcomes } = match parsed {
-        Ok(batch) => batch,
+    let mut events = match parsed {
+        Ok(events) => events,
         Err(error) => return Ok(envelope_error_response(&error)),
     };
+    if let Some(store) = state.score_configs() {
+        ConfigChecker::new(store.clone(), &caller.project_id)
+            .check_events(&mut events)
+            .await?;
+    }
+    let LegacyBatch { records, outcomes } = state
+        .run_decode(size, true, move || Ok(build_batch(events, &caller)))
+        .await?;
     state.append(records).await?;
     drop(permit);
     Ok(multi_status(outcomes))
@@ -93,15 +102,16 @@ pub(crate) async fn scores(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// A parsed `/scores` body: an array (202/207) or a single object (200/400).
+/// A parsed `/scores` body: an array (202/207) or a single object (200/400). Each score
+/// carries whether its `dataType` was given (a config check compares only a given type).
 enum ScoresRequest {
     Many {
-        records: Vec<LogRecord>,
+        scores: Vec<(usize, ScoreBody, bool)>,
         errors: Vec<String>,
     },
     One {
-        record: LogRecord,
-        id: String,
+        score: Box<ScoreBody>,
+        explicit_type: bool,
     },
 }
 
@@ -111,16 +121,39 @@ async fn create_scores(state: &IngestState, headers: &HeaderMap, body: Body) -> 
     let auth = state.authenticate(authorization(headers)).await?;
     let project_id = auth.project_id;
     let (bytes, permit) = read_body(state, headers, body).await?;
-    let (request, permit) = decode_wire(state, bytes, encoding, permit, move |bytes| {
-        parse_scores_request(bytes, &project_id)
-    })
-    .await?;
+    let (request, permit) =
+        decode_wire(state, bytes, encoding, permit, parse_scores_request).await?;
+    let mut checker = state
+        .score_configs()
+        .map(|store| ConfigChecker::new(store.clone(), &project_id));
     let response = match request {
-        ScoresRequest::One { record, id } => {
-            state.append(vec![record]).await?;
-            (StatusCode::OK, Json(json!({ "id": id }))).into_response()
+        ScoresRequest::One {
+            mut score,
+            explicit_type,
+        } => {
+            if let Some(checker) = &mut checker
+                && let Err(message) = checker.check(&mut score, explicit_type).await?
+            {
+                return Err(IngestError::InvalidBody(format!(
+                    "{INVALID_REQUEST_MESSAGE}: {message}"
+                )));
+            }
+            state
+                .append(vec![score_record(&score, &project_id)])
+                .await?;
+            (StatusCode::OK, Json(json!({ "id": score.id }))).into_response()
         }
-        ScoresRequest::Many { records, errors } => {
+        ScoresRequest::Many { scores, mut errors } => {
+            let mut records = Vec::with_capacity(scores.len());
+            for (index, mut score, explicit_type) in scores {
+                if let Some(checker) = &mut checker
+                    && let Err(message) = checker.check(&mut score, explicit_type).await?
+                {
+                    errors.push(format!("[{index}]: {message}"));
+                    continue;
+                }
+                records.push(score_record(&score, &project_id));
+            }
             let accepted = records.len();
             state.append(records).await?;
             if errors.is_empty() {
@@ -141,30 +174,31 @@ async fn create_scores(state: &IngestState, headers: &HeaderMap, body: Body) -> 
 }
 
 /// Parses a score array (each element on its own) or a single score object.
-fn parse_scores_request(bytes: &[u8], project_id: &str) -> Result<ScoresRequest> {
+fn parse_scores_request(bytes: &[u8]) -> Result<ScoresRequest> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|error| IngestError::InvalidBody(format!("body: invalid json: {error}")))?;
+    let explicit_type = |item: &Value| item.get("dataType").is_some_and(|t| !t.is_null());
     match value {
         Value::Array(items) => {
-            let mut records = Vec::with_capacity(items.len());
+            let mut scores = Vec::with_capacity(items.len());
             let mut errors = Vec::new();
             for (index, item) in items.iter().enumerate() {
                 match parse_score(item) {
-                    Ok(score) => records.push(score_record(&score, project_id)),
+                    Ok(score) => scores.push((index, score, explicit_type(item))),
                     Err(error) => {
                         errors.push(format!("[{index}]{}", error_path(&error.to_string())))
                     }
                 }
             }
-            Ok(ScoresRequest::Many { records, errors })
+            Ok(ScoresRequest::Many { scores, errors })
         }
         Value::Object(_) => {
             let score: ScoreBody = parse_score(&value).map_err(|error| {
                 IngestError::InvalidBody(format!("{INVALID_REQUEST_MESSAGE}: {error}"))
             })?;
             Ok(ScoresRequest::One {
-                record: score_record(&score, project_id),
-                id: score.id,
+                explicit_type: explicit_type(&value),
+                score: Box::new(score),
             })
         }
         _ => Err(IngestError::InvalidBody(

@@ -5,6 +5,7 @@
 //! becomes on the log and how it is keyed. Retried envelope ids are not deduplicated here:
 //! downstream upserts by id are idempotent.
 
+mod configs;
 pub(crate) mod http;
 pub(crate) mod native;
 

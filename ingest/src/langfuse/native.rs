@@ -7,6 +7,7 @@ use periscope_proto::pv1::ingest_service_server::{IngestService, IngestServiceSe
 use prost::Message;
 use tonic::codec::CompressionEncoding;
 
+use super::configs::ConfigChecker;
 use super::{Caller, EventOutcome, LegacyBatch, build_batch};
 use crate::error::Result;
 use crate::state::IngestState;
@@ -44,12 +45,17 @@ impl NativeIngestService {
             project_id: auth.project_id,
             scope: auth.scope,
         };
-        let batch = state
-            .run_decode(size, true, move || {
-                Ok(build_batch(parse_events(request.events), &caller))
-            })
+        let mut events = state
+            .run_decode(size, true, move || Ok(parse_events(request.events)))
             .await?;
-        let LegacyBatch { records, outcomes } = batch;
+        if let Some(store) = state.score_configs() {
+            ConfigChecker::new(store.clone(), &caller.project_id)
+                .check_events(&mut events)
+                .await?;
+        }
+        let LegacyBatch { records, outcomes } = state
+            .run_decode(size, true, move || Ok(build_batch(events, &caller)))
+            .await?;
         state.append(records).await?;
         drop(permit);
         let results = outcomes

@@ -197,3 +197,29 @@ async fn a_failed_append_is_never_acknowledged() {
     let response = http_router(state).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn a_pipeline_backlog_over_its_bound_gets_429_until_it_drains() {
+    let mut harness = Harness::new();
+    let backlog = Arc::new(std::sync::atomic::AtomicU64::new(5_001));
+    harness.state = harness
+        .state
+        .clone()
+        .with_backlog_signal(backlog.clone(), 5_000);
+    let body = export_request(vec![span(1, 1, "behind")]).encode_to_vec();
+    let request = otlp_post().body(Body::from(body.clone())).unwrap();
+    let response = harness.send(request).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    let message = body_json(response).await["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("5001 events behind"), "{message}");
+    assert_eq!(harness.appended_count().await, 0);
+
+    backlog.store(10, std::sync::atomic::Ordering::Relaxed);
+    let request = otlp_post().body(Body::from(body)).unwrap();
+    assert_eq!(harness.send(request).await.status(), StatusCode::OK);
+    assert_eq!(harness.appended_count().await, 1);
+}

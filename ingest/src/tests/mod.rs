@@ -6,6 +6,7 @@ mod grpc;
 mod ingestion;
 mod limits;
 mod otlp_http;
+mod score_configs;
 mod scores;
 
 use std::sync::Arc;
@@ -101,6 +102,7 @@ pub(crate) fn default_limits() -> IngestLimits {
         max_inflight_bytes: 8 * 1024 * 1024,
         request_timeout: Duration::from_secs(10),
         blocking_threshold_bytes: 16 * 1024,
+        max_pipeline_backlog: u64::MAX,
     }
 }
 

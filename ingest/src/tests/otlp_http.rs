@@ -203,9 +203,19 @@ async fn malformed_bodies_get_400_naming_what_failed_and_append_nothing() {
     );
     assert_eq!(json["error"], "InvalidRequestError");
 
-    let bad_json = json_export("not-hex");
+    // An undecodable id rejects only its span (partial success), never the whole request.
+    let bad_id = post(OTLP_PATH, "application/json")
+        .body(Body::from(json_export("not-hex")))
+        .unwrap();
+    let response = harness.send(bad_id).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let json = body_json(response).await;
+    assert_eq!(json["partialSuccess"]["rejectedSpans"], "1", "{json}");
+
+    let bad_type = json_export("5b8efff798038103d269b633813fc60c")
+        .replace(r#""name":"json-span""#, r#""name":5"#);
     let request = post(OTLP_PATH, "application/json")
-        .body(Body::from(bad_json))
+        .body(Body::from(bad_type))
         .unwrap();
     let response = harness.send(request).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
@@ -213,7 +223,7 @@ async fn malformed_bodies_get_400_naming_what_failed_and_append_nothing() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(message.contains("traceId"), "{message}");
+    assert!(message.contains("spans[0].name"), "{message}");
 
     let not_gzip = post(OTLP_PATH, "application/x-protobuf")
         .header(header::CONTENT_ENCODING, "gzip")

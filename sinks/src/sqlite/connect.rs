@@ -70,8 +70,9 @@ pub(crate) async fn open_pools(
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .pragma("temp_store", "memory")
-        // 64 MiB of page cache per connection (negative = KiB).
-        .pragma("cache_size", "-65536");
+        // 32 MiB of page cache for the writer (negative = KiB); readers get less below, so
+        // the caches of all pooled connections stay well inside the server's memory budget.
+        .pragma("cache_size", "-32768");
     if durability == Durability::Normal {
         options = options.pragma("wal_autocheckpoint", "16384");
     }
@@ -83,7 +84,7 @@ pub(crate) async fn open_pools(
         .map_err(|error| db_error(&context, error))?;
     let reader = SqlitePoolOptions::new()
         .max_connections(max_readers.max(1))
-        .connect_with(options.read_only(true))
+        .connect_with(options.read_only(true).pragma("cache_size", "-8192"))
         .await
         .map_err(|error| db_error(&context, error))?;
     Ok(Pools { writer, reader })

@@ -13,6 +13,7 @@
 //! Only runtime-checked queries (`sqlx::query`) are used, so building never needs a database.
 
 mod columns;
+mod comment_store;
 mod connect;
 mod dataset_rows;
 mod dataset_store;
@@ -23,6 +24,7 @@ mod migrate;
 mod prompt_store;
 mod read;
 mod schema;
+mod score_config_store;
 mod trace_store;
 mod write;
 

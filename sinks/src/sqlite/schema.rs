@@ -176,6 +176,42 @@ pub(crate) const TRACE_MIGRATIONS: &[Migration] = &[
                 updated_at = MAX(updated_at, excluded.updated_at)",
         ],
     },
+    Migration {
+        version: 5,
+        name: "remember deleted scores",
+        statements: &[
+            // Deleted scores, so that a replayed event (not newer than the deletion) does not
+            // bring one back.
+            "CREATE TABLE deleted_scores (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                deleted_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+        ],
+    },
+    Migration {
+        version: 6,
+        name: "drop rarely used trace and observation indexes",
+        statements: &[
+            // Every secondary index is one more B-tree insert per written row, and ingestion
+            // writes far more rows than the UI reads. Kept: the keys, the time orders
+            // (`traces_timestamp`, `observations_start`), the trace detail and metrics join
+            // (`observations_trace`), sessions (`traces_session`) and the selective filters
+            // clients actually send (trace name and user, observation name). The columns
+            // dropped here are low-cardinality (environment, type, level) or rarely filtered
+            // (release, version, parent): such a filter walks the time index newest first
+            // and stops at the page limit, which is fast whenever matches are not rare.
+            "DROP INDEX IF EXISTS traces_environment",
+            "DROP INDEX IF EXISTS traces_release",
+            "DROP INDEX IF EXISTS traces_version",
+            "DROP INDEX IF EXISTS observations_parent",
+            "DROP INDEX IF EXISTS observations_type",
+            "DROP INDEX IF EXISTS observations_environment",
+            "DROP INDEX IF EXISTS observations_level",
+            "DROP INDEX IF EXISTS observations_version",
+        ],
+    },
 ];
 
 /// Migrations of the meta database (`meta.db`).
@@ -346,6 +382,42 @@ pub(crate) const META_MIGRATIONS: &[Migration] = &[
             ) STRICT",
             "CREATE UNIQUE INDEX dataset_run_items_key
                 ON dataset_run_items (project_id, run_id, dataset_item_id, trace_id)",
+        ],
+    },
+    Migration {
+        version: 5,
+        name: "create score configs and comments",
+        statements: &[
+            // `categories` is a JSON array of `{label, value}` (boolean configs store their
+            // implicit `False`/`True`).
+            "CREATE TABLE score_configs (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                data_type TEXT NOT NULL,
+                is_archived INTEGER NOT NULL,
+                min_value REAL,
+                max_value REAL,
+                categories TEXT NOT NULL,
+                description TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE INDEX score_configs_created ON score_configs (project_id, created_at)",
+            "CREATE TABLE comments (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                object_type TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                content TEXT NOT NULL,
+                author_user_id TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE INDEX comments_object ON comments (project_id, object_type, object_id)",
+            "CREATE INDEX comments_created ON comments (project_id, created_at)",
         ],
     },
 ];

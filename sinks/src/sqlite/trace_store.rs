@@ -105,6 +105,10 @@ impl TraceStore for SqliteTraceStore {
         scores::get_score(&self.pools.reader, project_id, score_id).await
     }
 
+    async fn delete_score(&self, project_id: &str, score_id: &str) -> BackendResult<bool> {
+        write::delete_score(&self.pools.writer, project_id, score_id).await
+    }
+
     async fn list_scores(
         &self,
         project_id: &str,

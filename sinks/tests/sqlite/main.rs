@@ -21,6 +21,10 @@ mod observations;
 #[cfg(test)]
 mod prompts;
 #[cfg(test)]
+mod score_configs;
+#[cfg(test)]
+mod score_deletion;
+#[cfg(test)]
 mod scores;
 #[cfg(test)]
 mod sessions;

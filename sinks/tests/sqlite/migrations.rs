@@ -12,7 +12,7 @@ async fn reopening_a_trace_database_keeps_its_data_and_schema() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("traces.db");
     let store = SqliteTraceStore::open(&path).await.unwrap();
-    assert_eq!(store.schema_versions().await.unwrap(), [1, 2, 3, 4]);
+    assert_eq!(store.schema_versions().await.unwrap(), [1, 2, 3, 4, 5, 6]);
     store
         .write(vec![Record::Trace(trace("p", "t", at(0)))])
         .await
@@ -22,7 +22,10 @@ async fn reopening_a_trace_database_keeps_its_data_and_schema() {
     for _ in 0..2 {
         let reopened = SqliteTraceStore::open(&path).await.unwrap();
         reopened.healthcheck().await.unwrap();
-        assert_eq!(reopened.schema_versions().await.unwrap(), [1, 2, 3, 4]);
+        assert_eq!(
+            reopened.schema_versions().await.unwrap(),
+            [1, 2, 3, 4, 5, 6]
+        );
         assert!(reopened.get_trace("p", "t").await.unwrap().is_some());
     }
 }
@@ -35,11 +38,11 @@ async fn two_stores_can_open_the_same_file_at_once() {
         tokio::join!(SqliteTraceStore::open(&path), SqliteTraceStore::open(&path));
     assert_eq!(
         first.unwrap().schema_versions().await.unwrap(),
-        [1, 2, 3, 4]
+        [1, 2, 3, 4, 5, 6]
     );
     assert_eq!(
         second.unwrap().schema_versions().await.unwrap(),
-        [1, 2, 3, 4]
+        [1, 2, 3, 4, 5, 6]
     );
 }
 
@@ -66,7 +69,7 @@ async fn reopening_a_meta_database_keeps_its_data_and_schema() {
     drop(store);
     let reopened = SqliteMetaStore::open(&path).await.unwrap();
     reopened.healthcheck().await.unwrap();
-    assert_eq!(reopened.schema_versions().await.unwrap(), [1, 2, 3, 4]);
+    assert_eq!(reopened.schema_versions().await.unwrap(), [1, 2, 3, 4, 5]);
     assert_eq!(
         reopened.get_project("p").await.unwrap().unwrap().name,
         "Production"

@@ -13,7 +13,7 @@ use crate::error::{BackendError, BackendResult};
 use crate::log::{ConsumedRecord, LogConsumer};
 
 /// Upper bound on bytes returned by one poll, so a batch never balloons memory.
-const MAX_POLL_BYTES: usize = 32 * 1024 * 1024;
+const MAX_POLL_BYTES: usize = 8 * 1024 * 1024;
 
 /// Returns the file holding `group`'s committed offset.
 pub(super) fn offset_file(topic: &TopicHandle, group: &str) -> PathBuf {

@@ -11,6 +11,8 @@ mod group;
 mod observations;
 mod rows;
 mod scores;
+#[cfg(test)]
+mod tests;
 mod traces;
 
 use periscope_core::error::{BackendError, BackendResult};
@@ -20,6 +22,7 @@ use sqlx::SqlitePool;
 
 use super::connect::{BACKEND, db_error};
 use group::GroupedBatch;
+pub(crate) use scores::delete as delete_score;
 
 /// Merges `records` into the database of `writer`, all or nothing.
 pub(crate) async fn write_records(

@@ -13,6 +13,7 @@ const KEYS_PER_SELECT: usize = 500;
 /// Returns the rows of `select` whose `key_column` is one of the ids of `keys`.
 ///
 /// `select` ends in `WHERE project_id = ` and `tail` (e.g. a `GROUP BY`) follows the key list.
+/// An `UPDATE ... WHERE project_id = ` works too: it returns no rows.
 /// `keys` must be sorted (they come from a `BTreeMap`), so each query covers one project.
 pub(crate) async fn fetch_by_keys(
     connection: &mut SqliteConnection,

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use super::group::{Key, PendingTrace};
 use super::rows::{execute, fetch_by_keys, insert_head, rows_per_insert, upsert_tail};
 use crate::sqlite::columns::{environment_column, get, get_time, micros};
-use crate::sqlite::connect::{body_error, db_error};
+use crate::sqlite::connect::body_error;
 
 const COLUMNS: &[&str] = &[
     "project_id",
@@ -29,11 +29,11 @@ const COLUMNS: &[&str] = &[
     "body",
 ];
 
-/// Refreshes the derived timestamp of a trace whose observations changed.
-const REFRESH_DERIVED_TIMESTAMP: &str = "UPDATE traces SET timestamp = (
+/// Refreshes the derived timestamp of traces whose observations changed; the keys follow.
+const REFRESH_DERIVED_TIMESTAMPS: &str = "UPDATE traces SET timestamp = (
         SELECT MIN(start_time) FROM observations o
         WHERE o.project_id = traces.project_id AND o.trace_id = traces.id
-    ) WHERE project_id = ? AND id = ? AND timestamp_derived = 1";
+    ) WHERE timestamp_derived = 1 AND project_id = ";
 
 /// A stored trace row, its body still encoded.
 struct Stored {
@@ -63,17 +63,13 @@ pub(crate) async fn upsert(
     incoming: BTreeMap<Key, PendingTrace>,
     observed_traces: BTreeSet<Key>,
 ) -> BackendResult<()> {
-    for key in observed_traces
+    // One statement per few hundred traces rather than one round trip to SQLite's worker
+    // thread per trace: spans often arrive in batches without their trace record.
+    let refreshed: Vec<&Key> = observed_traces
         .iter()
         .filter(|key| !incoming.contains_key(*key))
-    {
-        sqlx::query(REFRESH_DERIVED_TIMESTAMP)
-            .bind(key.0.as_str())
-            .bind(key.1.as_str())
-            .execute(&mut *connection)
-            .await
-            .map_err(|error| db_error("failed to refresh derived trace timestamp", error))?;
-    }
+        .collect();
+    fetch_by_keys(connection, REFRESH_DERIVED_TIMESTAMPS, "id", "", &refreshed).await?;
     let keys: Vec<&Key> = incoming.keys().collect();
     let stored = load(connection, &keys).await?;
     // Merging keeps the earliest timestamp, so a merged trace lacks one only when neither the
