@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
 use periscope_core::auth::Authenticator;
@@ -21,7 +22,9 @@ use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::log::EventLog;
 use periscope_core::log::embedded::EmbeddedLog;
 use periscope_core::meta::MetaStore;
-use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
+use periscope_core::pipeline::{
+    PipelineStats, RunnerConfig, render_prometheus, run_processor, run_sink,
+};
 use periscope_core::prompts::PromptStore;
 use periscope_core::score_configs::ScoreConfigStore;
 use periscope_core::shutdown::{Shutdown, signal};
@@ -86,7 +89,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let shutdown = Shutdown::new();
     let pipelines = Shutdown::new();
-    spawn_pipelines(&config, &log, &meta, &traces, &pipelines)?;
+    let (enrich_stats, sink_stats) = spawn_pipelines(&config, &log, &meta, &traces, &pipelines)?;
+    let backlog = watch_backlog(log.clone(), &shutdown);
+    let metrics = PipelineMetrics {
+        enrich: enrich_stats,
+        sink: sink_stats,
+        backlog: backlog.clone(),
+    };
 
     let ready = Arc::new(AtomicBool::new(true));
     // One state for both listeners, so HTTP and gRPC share one in-flight byte budget.
@@ -96,10 +105,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         periscope_ingest::IngestLimits::from_config(&config.server),
     )
     .with_score_configs(score_configs.clone())
-    .with_backlog_signal(
-        watch_backlog(log.clone(), &shutdown),
-        config.pipeline.max_backlog_events,
-    );
+    .with_backlog_signal(backlog, config.pipeline.max_backlog_events);
     let api = periscope_api::ApiState {
         traces: traces.clone(),
         meta: meta.clone(),
@@ -111,7 +117,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth: auth.clone(),
         version: env!("CARGO_PKG_VERSION"),
     };
-    let http = build_http_router(&ingest, api, ready.clone());
+    let http = build_http_router(&ingest, api, ready.clone(), metrics);
     let http_listener = tokio::net::TcpListener::bind(config.server.http_addr)
         .await
         .with_context(|| {
@@ -182,10 +188,29 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `GET /metrics` reports.
+#[derive(Debug, Clone)]
+struct PipelineMetrics {
+    enrich: Arc<PipelineStats>,
+    sink: Arc<PipelineStats>,
+    backlog: Arc<AtomicU64>,
+}
+
+impl PipelineMetrics {
+    /// Renders the Prometheus text exposition. No label carries project data.
+    fn render(&self) -> String {
+        render_prometheus(
+            &[("enrich", &self.enrich), ("sink_traces", &self.sink)],
+            self.backlog.load(Ordering::Relaxed),
+        )
+    }
+}
+
 fn build_http_router(
     ingest: &periscope_ingest::IngestState,
     api: periscope_api::ApiState,
     ready: Arc<AtomicBool>,
+    metrics: PipelineMetrics,
 ) -> Router {
     let api = periscope_api::router(api);
     let ingest = periscope_ingest::http_router(ingest.clone());
@@ -204,6 +229,13 @@ fn build_http_router(
                 }
             }),
         );
+    let probes = probes.route(
+        "/metrics",
+        get(move || {
+            let text = metrics.render();
+            async move { ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text) }
+        }),
+    );
     ingest.merge(api).merge(probes)
 }
 
@@ -239,7 +271,9 @@ fn spawn_pipelines(
     meta: &Arc<dyn MetaStore>,
     traces: &Arc<dyn TraceStore>,
     pipelines: &Shutdown,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(Arc<PipelineStats>, Arc<PipelineStats>)> {
+    let enrich_stats = Arc::new(PipelineStats::default());
+    let sink_stats = Arc::new(PipelineStats::default());
     let runner = |group: &str| RunnerConfig {
         group: group.to_owned(),
         batch_max_records: config.pipeline.batch_max_records,
@@ -250,8 +284,8 @@ fn spawn_pipelines(
         .context("invalid masking rules (masking.rules)")?;
     pipelines.spawn({
         let (log, config, cancel) = (log.clone(), runner(ENRICH_GROUP), pipelines.token());
+        let stats = enrich_stats.clone();
         async move {
-            let stats = Arc::new(PipelineStats::default());
             let result = run_processor(
                 log,
                 enrich,
@@ -270,12 +304,12 @@ fn spawn_pipelines(
     let sink = TraceStoreSink::new(traces.clone(), "sqlite");
     pipelines.spawn({
         let (log, config, cancel) = (log.clone(), runner(SINK_GROUP), pipelines.token());
+        let stats = sink_stats.clone();
         async move {
-            let stats = Arc::new(PipelineStats::default());
             if let Err(error) = run_sink(log, sink, topics::RECORDS, config, stats, cancel).await {
                 tracing::error!(%error, "the trace sink pipeline stopped");
             }
         }
     });
-    Ok(())
+    Ok((enrich_stats, sink_stats))
 }

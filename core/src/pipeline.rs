@@ -5,6 +5,7 @@
 //! polling, batching, retries with capped exponential backoff, the dead-letter topic for
 //! poison messages, offset commits and draining on shutdown.
 
+mod prometheus;
 mod runner;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ use crate::log::{ConsumedRecord, LogRecord};
 use crate::model::Record;
 use crate::store::WriteSummary;
 
+pub use prometheus::render_prometheus;
 pub use runner::{PipelineStats, RunnerConfig, run_processor, run_sink};
 
 /// How a plug-in failed.
