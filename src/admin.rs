@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use periscope_core::meta::MetaStore as _;
 
-use crate::backends::{load_config, open_meta, project_id_from_name, store_key};
+use crate::backends::{generate_key_pair, load_config, open_meta, project_id_from_name, store_key};
 use crate::cli::{KeyCreateArgs, ProjectCreateArgs};
 
 /// Creates a project and prints its id.
@@ -36,10 +36,7 @@ pub(crate) async fn create_key(args: KeyCreateArgs) -> anyhow::Result<()> {
     })?;
     let (public_key, secret_key) = match (args.public_key, args.secret_key) {
         (Some(public_key), Some(secret_key)) => (public_key, secret_key),
-        _ => (
-            format!("pk-lf-{}", periscope_core::ids::random_hex(16)?),
-            format!("sk-lf-{}", periscope_core::ids::random_hex(24)?),
-        ),
+        _ => generate_key_pair()?,
     };
     store_key(meta.as_ref(), &args.project, &public_key, &secret_key).await?;
     let mut out = std::io::stdout();

@@ -60,6 +60,13 @@ pub(crate) fn project_id_from_name(name: &str) -> String {
     }
 }
 
+/// Returns a new random `(pk-lf-…, sk-lf-…)` key pair (128-bit public, 192-bit secret).
+pub(crate) fn generate_key_pair() -> anyhow::Result<(String, String)> {
+    let public_key = format!("pk-lf-{}", periscope_core::ids::random_hex(16)?);
+    let secret_key = format!("sk-lf-{}", periscope_core::ids::random_hex(24)?);
+    Ok((public_key, secret_key))
+}
+
 /// Stores a key pair for `project_id` (unchanged if the public key exists).
 pub(crate) async fn store_key(
     meta: &dyn MetaStore,
@@ -137,8 +144,7 @@ async fn create_first_project(meta: &dyn MetaStore) -> anyhow::Result<()> {
     if !meta.list_projects().await?.is_empty() {
         return Ok(());
     }
-    let public_key = format!("pk-lf-{}", periscope_core::ids::random_hex(16)?);
-    let secret_key = format!("sk-lf-{}", periscope_core::ids::random_hex(24)?);
+    let (public_key, secret_key) = generate_key_pair()?;
     meta.upsert_project("default", "Default").await?;
     store_key(meta, "default", &public_key, &secret_key).await?;
     tracing::warn!(

@@ -66,6 +66,3 @@ pub trait LogConsumer: Send + Debug {
     /// Moves the read position back to the last committed offset (after a failed batch).
     async fn rewind(&mut self) -> BackendResult<()>;
 }
-
-/// How long to wait between polls when idle, etc.
-pub const DEFAULT_POLL_WAIT: Duration = Duration::from_millis(200);

@@ -223,25 +223,26 @@ struct DecodedBatch {
 /// Decodes a batch of JSON records on the blocking pool.
 async fn decode_batch(batch: Vec<ConsumedRecord>) -> BackendResult<DecodedBatch> {
     tokio::task::spawn_blocking(move || {
-        let mut decoded = DecodedBatch {
-            positions: Vec::with_capacity(batch.len()),
-            records: Vec::with_capacity(batch.len()),
-            dead: Vec::new(),
-            batch: Vec::new(),
-        };
+        let mut positions = Vec::with_capacity(batch.len());
+        let mut records = Vec::with_capacity(batch.len());
+        let mut dead = Vec::new();
         for (position, record) in batch.iter().enumerate() {
             match serde_json::from_slice::<Record>(&record.value) {
                 Ok(value) => {
-                    decoded.positions.push(position);
-                    decoded.records.push(value);
+                    positions.push(position);
+                    records.push(value);
                 }
-                Err(error) => decoded
-                    .dead
-                    .push(dead_letter(record, &format!("undecodable record: {error}"))),
+                Err(error) => {
+                    dead.push(dead_letter(record, &format!("undecodable record: {error}")))
+                }
             }
         }
-        decoded.batch = batch;
-        decoded
+        DecodedBatch {
+            batch,
+            positions,
+            records,
+            dead,
+        }
     })
     .await
     .map_err(|error| BackendError::Other {
