@@ -1,6 +1,7 @@
 //! Layered configuration: built-in defaults < `--config` TOML file < `PERISCOPE__SECTION__KEY`
 //! environment variables, validated once at startup (fail fast, never fall back silently).
 
+mod backends;
 mod duration;
 
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
+pub use backends::{ClickHouseConfig, KafkaConfig, PostgresConfig, RedisConfig, S3Config};
 pub use duration::parse_duration;
 
 /// The built-in defaults; `deploy/config.example.toml` documents the same keys.
@@ -27,6 +29,11 @@ pub struct Config {
     pub auth: AuthConfig,
     #[serde(default)]
     pub masking: MaskingConfig,
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub postgres: PostgresConfig,
+    pub s3: S3Config,
+    pub redis: RedisConfig,
 }
 
 /// Listeners and request limits.
