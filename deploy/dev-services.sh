@@ -234,7 +234,7 @@ start_s3() {
     -dir="$SERVICES_DIR/seaweedfs/data" \
     -ip="$HOST" -ip.bind="$HOST" \
     -master.port="$WEED_MASTER_PORT" -volume.port="$WEED_VOLUME_PORT" \
-    -filer.port="$WEED_FILER_PORT" -master.volumeSizeLimitMB=1024 \
+    -filer.port="$WEED_FILER_PORT" -master.volumeSizeLimitMB=64 -volume.max=0 \
     -volume.preStopSeconds=1 \
     -s3 -s3.port="$S3_PORT" -s3.config="$SERVICES_DIR/seaweedfs/s3.json" \
     -s3.port.iceberg=0 -s3.port.lance=0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Periscope's whole test suite on a fresh Debian machine: installs what is missing
-# (protoc, Python venv with the real Langfuse and OpenTelemetry SDKs), checks formatting and
+# (protoc, Python venv with the real Langfuse and OpenTelemetry SDKs), starts the real
+# Kafka/ClickHouse/Postgres/Redis/S3 servers (deploy/dev-services.sh), checks formatting and
 # lints, builds once, runs the Rust tests, then the end-to-end tests that drive a real
 # `periscope serve` with the real SDKs.
 set -euo pipefail
@@ -34,6 +35,11 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
   echo "$want" > "$stamp"
 fi
+
+step "starting the scale-out services (Kafka, ClickHouse, Postgres, Redis, S3) on loopback"
+# Tests of the production backends talk to the real servers; they fail (never skip) when
+# these variables are missing.
+eval "$("$root/deploy/dev-services.sh" start)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

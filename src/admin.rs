@@ -1,18 +1,24 @@
-//! `periscope project create` and `periscope key create`.
+//! `periscope project create`, `periscope key create|list|revoke`, and the access stores
+//! (annotation queues, sharing, key administration) the query API is given.
 
 use std::io::Write as _;
+use std::sync::Arc;
 
 use anyhow::Context as _;
-
-use periscope_core::meta::MetaStore as _;
+use periscope_core::annotation::{AnnotationStore, LogScoreWriter, ScoreWriter};
+use periscope_core::config::Config;
+use periscope_core::log::EventLog;
+use periscope_core::sharing::ShareStore;
+use periscope_core::sharing::api_keys::{AdminToken, ApiKeyAdmin};
 
 use crate::backends::{generate_key_pair, load_config, open_meta, project_id_from_name, store_key};
-use crate::cli::{KeyCreateArgs, ProjectCreateArgs};
+use crate::cli::{KeyCreateArgs, KeyListArgs, KeyRevokeArgs, ProjectCreateArgs};
+use crate::stores::open_meta_stores;
 
 /// Creates a project and prints its id.
 pub(crate) async fn create_project(args: ProjectCreateArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common)?;
-    let meta = open_meta(&config.storage.data_dir).await?;
+    let meta = open_meta_stores(&config).await?.meta;
     let id = args.id.unwrap_or_else(|| project_id_from_name(&args.name));
     let project = meta.upsert_project(&id, &args.name).await?;
     writeln!(
@@ -27,7 +33,7 @@ pub(crate) async fn create_project(args: ProjectCreateArgs) -> anyhow::Result<()
 /// Creates a key pair and prints it (the secret is shown only now).
 pub(crate) async fn create_key(args: KeyCreateArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common)?;
-    let meta = open_meta(&config.storage.data_dir).await?;
+    let meta = open_meta_stores(&config).await?.meta;
     meta.get_project(&args.project).await?.with_context(|| {
         format!(
             "project {} does not exist; create it with `periscope project create`",
@@ -43,4 +49,98 @@ pub(crate) async fn create_key(args: KeyCreateArgs) -> anyhow::Result<()> {
     writeln!(out, "PERISCOPE_PUBLIC_KEY={public_key}")?;
     writeln!(out, "PERISCOPE_SECRET_KEY={secret_key}")?;
     Ok(())
+}
+
+/// Lists a project's API keys (never their secrets).
+pub(crate) async fn list_keys(args: KeyListArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.common)?;
+    let admin = open_key_admin(&config).await?;
+    let keys = admin.list_api_keys(&args.project).await?;
+    let mut out = std::io::stdout();
+    writeln!(out, "PUBLIC KEY\tSECRET\tID\tCREATED\tNOTE")?;
+    for entry in &keys {
+        let key = &entry.key;
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            key.public_key,
+            key.display_secret,
+            key.id,
+            key.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            entry.note.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+/// Revokes a key by its public key. A running server stops accepting it once its auth cache
+/// forgets the key, at most `auth.cache_ttl` later.
+pub(crate) async fn revoke_key(args: KeyRevokeArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.common)?;
+    let admin = open_key_admin(&config).await?;
+    let key = admin
+        .revoke_public_key(&args.public_key)
+        .await?
+        .with_context(|| format!("no api key has the public key {}", args.public_key))?;
+    writeln!(
+        std::io::stdout(),
+        "revoked {} of project {} (running servers stop accepting it within auth.cache_ttl = {})",
+        key.public_key,
+        key.project_id,
+        humantime_secs(config.auth.cache_ttl)
+    )?;
+    Ok(())
+}
+
+fn humantime_secs(duration: std::time::Duration) -> String {
+    format!("{}s", duration.as_secs())
+}
+
+/// Opens the key administration of the meta store (SQLite only, for now).
+async fn open_key_admin(config: &Config) -> anyhow::Result<Arc<dyn ApiKeyAdmin>> {
+    anyhow::ensure!(
+        config.postgres.url.is_empty(),
+        "key list/revoke work on the embedded SQLite meta store only; with postgres.url set, \
+         use the Postgres meta store's tools"
+    );
+    let store: Arc<dyn ApiKeyAdmin> = open_meta(&config.storage.data_dir).await?;
+    Ok(store)
+}
+
+/// The stores behind annotation queues, public sharing and key administration, and the
+/// admin token, as the query API needs them.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessStores {
+    pub(crate) annotations: Arc<dyn AnnotationStore>,
+    pub(crate) shares: Arc<dyn ShareStore>,
+    pub(crate) api_keys: Option<Arc<dyn ApiKeyAdmin>>,
+    pub(crate) score_writer: Option<Arc<dyn ScoreWriter>>,
+    pub(crate) admin_token: Option<AdminToken>,
+}
+
+/// Opens the access stores. They live in the SQLite meta database of the data directory;
+/// with `postgres.url` set, queues and share toggles stay in that local file and key
+/// administration is unavailable until the Postgres meta store implements them.
+pub(crate) async fn open_access(
+    config: &Config,
+    log: Option<&Arc<dyn EventLog>>,
+) -> anyhow::Result<AccessStores> {
+    let admin_token = AdminToken::from_env().map_err(anyhow::Error::msg)?;
+    let store = open_meta(&config.storage.data_dir).await?;
+    let api_keys: Option<Arc<dyn ApiKeyAdmin>> = match config.postgres.url.is_empty() {
+        true => Some(store.clone()),
+        false => None,
+    };
+    let score_writer = log.map(|log| {
+        let writer: Arc<dyn ScoreWriter> = Arc::new(LogScoreWriter::new(log.clone()));
+        writer
+    });
+    Ok(AccessStores {
+        annotations: store.clone(),
+        shares: store,
+        api_keys,
+        score_writer,
+        admin_token,
+    })
 }

@@ -17,6 +17,23 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Runs every role (ingest, processors, sinks, query API) in one process.
     Serve(ServeArgs),
+    /// Runs the ingest role: OTLP (gRPC, HTTP) and Langfuse writes → the shared event log.
+    Ingest(ServeArgs),
+    /// Runs one processor of the pipeline against the shared event log.
+    Process {
+        #[command(subcommand)]
+        processor: ProcessorCommand,
+    },
+    /// Runs one sink of the pipeline against the shared event log.
+    Sink {
+        #[command(subcommand)]
+        sink: SinkCommand,
+    },
+    /// Runs the query API (Langfuse-compatible reads, prompts, datasets, admin).
+    Api(ServeArgs),
+    /// Re-emits a project's archived raw events of a time range into the pipeline
+    /// (idempotent), e.g. to re-derive records after a mapping or price change.
+    Replay(ReplayArgs),
     /// Manages projects.
     Project {
         #[command(subcommand)]
@@ -59,6 +76,22 @@ pub(crate) struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub(crate) enum ProcessorCommand {
+    /// Maps raw events to records, masks and prices them (ingest topic → records topic).
+    Enrich(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SinkCommand {
+    /// Writes records into the trace store (ClickHouse when clickhouse.url is set).
+    #[command(alias = "clickhouse")]
+    Traces(ServeArgs),
+    /// Archives raw events into the blob store (S3 when s3.endpoint is set), for replay.
+    #[command(alias = "s3")]
+    Archive(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
 pub(crate) enum ProjectCommand {
     /// Creates a project (idempotent for the same id).
     Create(ProjectCreateArgs),
@@ -80,6 +113,27 @@ pub(crate) struct ProjectCreateArgs {
 pub(crate) enum KeyCommand {
     /// Creates an API key pair for a project and prints it once.
     Create(KeyCreateArgs),
+    /// Lists a project's API keys (public key, masked secret, id, creation time, note).
+    List(KeyListArgs),
+    /// Revokes an API key: it stops authenticating within auth.cache_ttl.
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyListArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Project id.
+    #[arg(long)]
+    pub(crate) project: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyRevokeArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// The public key (`pk-lf-…`) of the key pair to revoke.
+    pub(crate) public_key: String,
 }
 
 #[derive(Debug, Args)]
@@ -95,4 +149,19 @@ pub(crate) struct KeyCreateArgs {
     /// Use this secret key instead of a random one.
     #[arg(long, requires = "public_key")]
     pub(crate) secret_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Project id.
+    #[arg(long)]
+    pub(crate) project: String,
+    /// Start of the range (received time), RFC 3339 or a date, inclusive.
+    #[arg(long, value_parser = crate::replay::parse_time)]
+    pub(crate) from: chrono::DateTime<chrono::Utc>,
+    /// End of the range, exclusive.
+    #[arg(long, value_parser = crate::replay::parse_time)]
+    pub(crate) to: chrono::DateTime<chrono::Utc>,
 }

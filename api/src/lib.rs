@@ -126,6 +126,10 @@ fn routes() -> Router<ApiState> {
                 .patch(routes::prompts::update_labels)
                 .delete(routes::prompts::delete),
         )
+        .merge(routes::annotation::router())
+        .merge(routes::sharing::router())
+        .merge(routes::admin::router())
+        .merge(routes::evaluators::router())
 }
 
 #[cfg(test)]

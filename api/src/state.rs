@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use periscope_core::annotation::{AnnotationStore, ScoreWriter};
 use periscope_core::auth::Authenticator;
 use periscope_core::comments::CommentStore;
 use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::meta::MetaStore;
 use periscope_core::prompts::PromptStore;
 use periscope_core::score_configs::ScoreConfigStore;
+use periscope_core::sharing::ShareStore;
+use periscope_core::sharing::api_keys::{AdminToken, ApiKeyAdmin};
 use periscope_core::store::TraceStore;
 
 /// What every handler of the query API needs.
@@ -31,4 +34,20 @@ pub struct ApiState {
     pub auth: Authenticator,
     /// The server version reported by `GET /api/public/health`.
     pub version: &'static str,
+    /// Annotation queues, their items and assignments (`/annotation-queues`).
+    pub annotations: Arc<dyn AnnotationStore>,
+    /// Where completed annotation items write their scores (the ingest log); `None` in a
+    /// process without the log, where annotation scores are refused with 503.
+    pub score_writer: Option<Arc<dyn ScoreWriter>>,
+    /// Public sharing of traces and sessions (`/share/...`, `PATCH /traces/{id}`).
+    pub shares: Arc<dyn ShareStore>,
+    /// API key administration (`/projects/{projectId}/apiKeys`); `None` where the meta store
+    /// has no implementation yet, answered with 503.
+    pub api_keys: Option<Arc<dyn ApiKeyAdmin>>,
+    /// The cross-project admin credential (`PERISCOPE_ADMIN_TOKEN`), when configured.
+    pub admin_token: Option<AdminToken>,
+    /// LLM connections, evaluator templates, evaluators and their jobs (`/llm-connections`,
+    /// `/evaluator-templates`, `/evaluators`); `None` where the meta store has no evaluator
+    /// storage, answered with 400 naming the reason.
+    pub evals: Option<periscope_core::evals::EvalServices>,
 }

@@ -12,7 +12,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
-pub use backends::{ClickHouseConfig, KafkaConfig, PostgresConfig, RedisConfig, S3Config};
+pub use backends::{
+    ArchiveConfig, ClickHouseConfig, KafkaConfig, PostgresConfig, RedisConfig, S3Config,
+};
 pub use duration::parse_duration;
 
 /// The built-in defaults; `deploy/config.example.toml` documents the same keys.
@@ -34,6 +36,7 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub s3: S3Config,
     pub redis: RedisConfig,
+    pub archive: ArchiveConfig,
 }
 
 /// Listeners and request limits.

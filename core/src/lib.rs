@@ -4,6 +4,7 @@
 //!
 //! Dependencies point one way: `proto ← core ← {ingest, processors, sinks, api}`.
 
+pub mod annotation;
 pub mod auth;
 pub mod blob;
 pub mod cache;
@@ -11,16 +12,20 @@ pub mod comments;
 pub mod config;
 pub mod datasets;
 pub mod error;
+pub mod event_key;
+pub mod evals;
 pub mod ids;
 pub mod langfuse;
 pub mod log;
 pub mod meta;
 pub mod model;
 pub mod otlp_json;
+pub mod payloads;
 pub mod pipeline;
 pub mod prices;
 pub mod prompts;
 pub mod score_configs;
+pub mod sharing;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

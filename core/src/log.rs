@@ -3,6 +3,8 @@
 //! Implementations: the embedded segment-file log (`log::embedded`) and Kafka (scale-out).
 
 pub mod embedded;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 use std::fmt::Debug;
 use std::time::Duration;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use periscope_core::auth::{AuthContext, AuthScope, Authenticator};
+use periscope_core::blob::BlobStore;
 use periscope_core::config::ServerConfig;
 use periscope_core::log::{EventLog, LogRecord};
 use periscope_core::score_configs::ScoreConfigStore;
@@ -61,6 +62,8 @@ pub struct IngestState {
     /// Events the pipeline has not processed yet, published by the server's backlog watcher;
     /// requests are refused (429) while it exceeds `limits.max_pipeline_backlog`.
     backlog: Option<Arc<AtomicU64>>,
+    /// Where events larger than the threshold go instead of the log (see `with_payload_offload`).
+    offload: Option<(Arc<dyn BlobStore>, usize)>,
 }
 
 impl IngestState {
@@ -77,6 +80,7 @@ impl IngestState {
             inflight: Arc::new(Semaphore::new(permits)),
             score_configs: None,
             backlog: None,
+            offload: None,
         }
     }
 
@@ -92,6 +96,18 @@ impl IngestState {
     pub fn with_backlog_signal(mut self, backlog: Arc<AtomicU64>, max_backlog: u64) -> Self {
         self.backlog = Some(backlog);
         self.limits.max_pipeline_backlog = max_backlog;
+        self
+    }
+
+    /// Stores events whose encoded size exceeds `threshold_bytes` in `blob` and appends a
+    /// reference instead (`periscope_core::payloads`), so no log record outgrows the broker's
+    /// limit; the enrich processor resolves the reference.
+    pub fn with_payload_offload(
+        mut self,
+        blob: Arc<dyn BlobStore>,
+        threshold_bytes: usize,
+    ) -> Self {
+        self.offload = Some((blob, threshold_bytes));
         self
     }
 
@@ -152,9 +168,23 @@ impl IngestState {
 
     /// Appends `records` to the ingest topic in one call; returns once the log made them
     /// durable. The caller acknowledges the client only after this returned `Ok`.
-    pub(crate) async fn append(&self, records: Vec<LogRecord>) -> Result<(), IngestError> {
+    pub(crate) async fn append(&self, mut records: Vec<LogRecord>) -> Result<(), IngestError> {
         if records.is_empty() {
             return Ok(());
+        }
+        if let Some((blob, threshold)) = &self.offload {
+            for record in &mut records {
+                let offloaded = periscope_core::payloads::offload_if_large(
+                    blob.as_ref(),
+                    &record.value,
+                    *threshold,
+                )
+                .await
+                .map_err(IngestError::LogUnavailable)?;
+                if let Some(reference) = offloaded {
+                    record.value = reference;
+                }
+            }
         }
         self.log
             .append(topics::INGEST, records)

@@ -3,3 +3,4 @@
 
 pub mod cost;
 pub mod enrich;
+pub mod evals;

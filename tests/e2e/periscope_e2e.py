@@ -101,8 +101,11 @@ class PeriscopeServer:
         name: str = "periscope",
         env: Optional[dict[str, str]] = None,
         project: Optional[Project] = PROJECT_A,
+        role: tuple[str, ...] = ("serve",),
     ) -> None:
         self.binary = binary
+        # `serve`, or one role of a scaled-out deployment: `ingest`, `process enrich`, ...
+        self.role = role
         self.data_dir = data_dir
         self.log_path = log_path
         self.name = name
@@ -135,7 +138,7 @@ class PeriscopeServer:
         while self.grpc_port == self.http_port:
             self.grpc_port = free_port()
         cmd = [
-            str(self.binary), "serve",
+            str(self.binary), *self.role,
             "--data-dir", str(self.data_dir),
             "--http-addr", f"127.0.0.1:{self.http_port}",
             "--grpc-addr", f"127.0.0.1:{self.grpc_port}",
@@ -150,16 +153,22 @@ class PeriscopeServer:
             code = self.proc.poll()
             if code is not None:
                 raise ServerError(f"{self.name} exited with {code} during start-up:\n{self.log_tail()}")
-            if self._healthy() and self._grpc_accepts():
+            if self._healthy() and (not self.has_grpc or self._grpc_accepts()):
                 return self
             if time.monotonic() > deadline:
                 self.kill()
                 raise ServerError(f"{self.name} was not healthy within {timeout}s:\n{self.log_tail()}")
             time.sleep(0.1)
 
+    @property
+    def has_grpc(self) -> bool:
+        return self.role[0] in ("serve", "ingest")
+
     def _healthy(self) -> bool:
+        # The query API answers the Langfuse health route; every role answers /readyz.
+        path = "/api/public/health" if self.role[0] in ("serve", "api") else "/readyz"
         try:
-            return requests.get(f"{self.base_url}/api/public/health", timeout=1).status_code == 200
+            return requests.get(f"{self.base_url}{path}", timeout=1).status_code == 200
         except requests.RequestException:
             return False
 

@@ -1,8 +1,11 @@
 //! The HTTP handlers, one module per resource. Each handler authenticates (`Caller`), parses
 //! its parameters, asks a store, and converts the answer with `views`.
 
+pub(crate) mod admin;
+pub(crate) mod annotation;
 pub(crate) mod comments;
 pub(crate) mod datasets;
+pub(crate) mod evaluators;
 pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod models;
@@ -12,4 +15,5 @@ pub(crate) mod prompts;
 pub(crate) mod score_configs;
 pub(crate) mod scores;
 pub(crate) mod sessions;
+pub(crate) mod sharing;
 pub(crate) mod traces;

@@ -20,6 +20,9 @@ pub struct KafkaConfig {
     /// Consumer-group session timeout (a dead member's partitions move after this).
     #[serde(with = "duration::serde_humantime")]
     pub session_timeout: Duration,
+    /// Prefix of every topic and consumer-group name, so several deployments (or test runs)
+    /// can share one cluster; empty = the plain names (`periscope.ingest.v1`, ...).
+    pub namespace: String,
     /// Extra librdkafka properties (e.g. `security.protocol`), applied to every client.
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
@@ -77,4 +80,16 @@ pub struct RedisConfig {
     pub url: String,
     /// Prefix of every key, so several deployments can share one server.
     pub key_prefix: String,
+}
+
+/// The raw event archive: every ingest event, as sent, in large compressed objects in the blob
+/// store, so history can be replayed (`periscope replay`) after the log's retention.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// Whether `periscope serve` runs the archiver (`periscope sink archive` always does).
+    pub enabled: bool,
+    /// An object is written after this long at the latest (or at 100k events / 64 MiB).
+    #[serde(with = "duration::serde_humantime")]
+    pub max_wait: Duration,
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::PipelineStats;
 
 /// Counters of `PipelineStats`, with their metric names and help texts.
-const COUNTERS: [(&str, &str); 5] = [
+const COUNTERS: [(&str, &str); 6] = [
     (
         "periscope_pipeline_received_events_total",
         "Records read from the input topic.",
@@ -24,15 +24,20 @@ const COUNTERS: [(&str, &str); 5] = [
         "Transient failures that were retried.",
     ),
     ("periscope_pipeline_batches_total", "Batches committed."),
+    (
+        "periscope_pipeline_write_microseconds_total",
+        "Time spent producing or writing batches (divide by batches_total for the mean).",
+    ),
 ];
 
-fn counter_values(stats: &PipelineStats) -> [u64; 5] {
+fn counter_values(stats: &PipelineStats) -> [u64; 6] {
     [
         stats.received_events_total.load(Ordering::Relaxed),
         stats.sent_events_total.load(Ordering::Relaxed),
         stats.dead_lettered_total.load(Ordering::Relaxed),
         stats.transient_errors_total.load(Ordering::Relaxed),
         stats.batches_total.load(Ordering::Relaxed),
+        stats.write_micros_total.load(Ordering::Relaxed),
     ]
 }
 
@@ -45,6 +50,15 @@ pub fn render_prometheus(components: &[(&str, &PipelineStats)], backlog_events: 
             let value = counter_values(stats)[index];
             let _ = writeln!(out, "{name}{{component=\"{component}\"}} {value}");
         }
+    }
+    let lag = "periscope_pipeline_consumer_lag_events";
+    let _ = writeln!(
+        out,
+        "# HELP {lag} Records of the input topic not yet committed by the component's consumer group.\n# TYPE {lag} gauge"
+    );
+    for (component, stats) in components {
+        let value = stats.lag_events.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{lag}{{component=\"{component}\"}} {value}");
     }
     let gauge = "periscope_pipeline_backlog_events";
     let _ = writeln!(

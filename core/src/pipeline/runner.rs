@@ -41,6 +41,10 @@ pub struct PipelineStats {
     pub batches_total: AtomicU64,
     /// Offset of the last committed record plus one.
     pub committed_offset: AtomicU64,
+    /// Time spent in `append` (processors) or `write` (sinks), in microseconds.
+    pub write_micros_total: AtomicU64,
+    /// Records of the input topic the group has not committed, as last measured.
+    pub lag_events: AtomicU64,
 }
 
 /// Capped exponential backoff between retries of a transient failure.
@@ -196,9 +200,11 @@ pub async fn run_processor<P: Processor>(
             return rewind_and_stop(consumer.as_mut()).await;
         };
         let n_outputs = outputs.len() as u64;
+        let started = std::time::Instant::now();
         if !append_with_retry(&*log, output_topic, outputs, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
         }
+        add_elapsed(&stats.write_micros_total, started);
         if !deliver_dead_letters(&*log, &dlq_topic, dead, &config, &stats, &cancel).await {
             return rewind_and_stop(consumer.as_mut()).await;
         }
@@ -287,8 +293,13 @@ pub async fn run_sink<S: Sink>(
         let n_records = current.records.len() as u64;
         // Prefetch only what is already in the log: waiting for new data here would hold
         // back the commit of the batch just written.
+        let started = std::time::Instant::now();
         let (written, prefetched) = tokio::join!(
-            write_batch(&mut sink, &current, &config, &stats, &cancel),
+            async {
+                let written = write_batch(&mut sink, &current, &config, &stats, &cancel).await;
+                add_elapsed(&stats.write_micros_total, started);
+                written
+            },
             prefetch_decoded(consumer.as_mut(), &config),
         );
         let Some(mut dead) = written else {
@@ -446,19 +457,35 @@ fn dead_letter(record: &ConsumedRecord, reason: &str) -> LogRecord {
     }
 }
 
+/// Commits the highest offset of every partition in `batch` (a batch of a multi-partition
+/// log spans several partitions, and each keeps its own position).
 async fn commit(
     consumer: &mut dyn LogConsumer,
     batch: &[ConsumedRecord],
     stats: &PipelineStats,
 ) -> BackendResult<()> {
+    let mut last_by_partition = std::collections::BTreeMap::new();
+    for record in batch {
+        let last = last_by_partition
+            .entry(record.partition)
+            .or_insert(record.offset);
+        *last = (*last).max(record.offset);
+    }
+    for (partition, offset) in &last_by_partition {
+        consumer.commit(*partition, *offset).await?;
+    }
     if let Some(last) = batch.last() {
-        consumer.commit(last.partition, last.offset).await?;
         stats
             .committed_offset
             .store(last.offset as u64 + 1, Ordering::Relaxed);
         stats.batches_total.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
+}
+
+fn add_elapsed(total: &AtomicU64, started: std::time::Instant) {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    total.fetch_add(micros, Ordering::Relaxed);
 }
 
 /// Leaves the uncommitted batch for the next run and stops.

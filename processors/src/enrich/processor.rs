@@ -13,6 +13,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 
+use periscope_core::blob::BlobStore;
 use periscope_core::config::MaskingRule;
 use periscope_core::log::{ConsumedRecord, LogRecord};
 use periscope_core::meta::MetaStore;
@@ -30,6 +31,8 @@ use crate::cost::Pricer;
 pub struct EnrichProcessor {
     masker: Masker,
     pricer: Pricer,
+    /// Resolves events offloaded by the ingest edge; without it they are dead-lettered.
+    blob: Option<Arc<dyn BlobStore>>,
 }
 
 impl EnrichProcessor {
@@ -41,7 +44,33 @@ impl EnrichProcessor {
         Ok(Self {
             masker: Masker::new(masking_rules)?,
             pricer: Pricer::new(meta),
+            blob: None,
         })
+    }
+
+    /// Resolves offloaded payloads (`BlobRef` envelopes) from `blob`.
+    pub fn with_blob_store(mut self, blob: Arc<dyn BlobStore>) -> Self {
+        self.blob = Some(blob);
+        self
+    }
+
+    /// Replaces an offloaded event by the full event stored in the blob store.
+    async fn resolve_offloaded(&self, event: pv1::Event) -> Result<pv1::Event, StageError> {
+        let Some(Body::BlobRef(reference)) = &event.body else {
+            return Ok(event);
+        };
+        let Some(blob) = &self.blob else {
+            return Err(StageError::Poison(format!(
+                "event {} was offloaded to {} but this processor has no blob store",
+                event.event_id, reference.key
+            )));
+        };
+        periscope_core::payloads::resolve(blob.as_ref(), reference)
+            .await
+            .map_err(|error| match error.is_transient() {
+                true => StageError::Transient(error),
+                false => StageError::Poison(error.to_string()),
+            })
     }
 
     /// Maps one decoded envelope to records (no masking or pricing).
@@ -101,6 +130,7 @@ impl Processor for EnrichProcessor {
                 event.schema_version
             )));
         }
+        let event = self.resolve_offloaded(event).await?;
         let mut records = merge_trace_records(Self::map_event(&event)?);
         let mut output = Vec::with_capacity(records.len());
         for record in &mut records {

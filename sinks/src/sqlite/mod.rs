@@ -12,19 +12,23 @@
 //!
 //! Only runtime-checked queries (`sqlx::query`) are used, so building never needs a database.
 
+mod annotation_store;
 mod columns;
 mod comment_store;
 mod connect;
 mod dataset_rows;
 mod dataset_store;
+mod eval_store;
 mod experiment_index;
 mod filters;
+mod key_admin;
 mod meta_store;
 mod migrate;
 mod prompt_store;
 mod read;
 mod schema;
 mod score_config_store;
+mod share_store;
 mod trace_store;
 mod write;
 

@@ -420,4 +420,143 @@ pub(crate) const META_MIGRATIONS: &[Migration] = &[
             "CREATE INDEX comments_created ON comments (project_id, created_at)",
         ],
     },
+    Migration {
+        version: 6,
+        name: "create annotation queues, shares and api key notes",
+        statements: &[
+            // `score_config_ids` is a JSON array of score config ids.
+            "CREATE TABLE annotation_queues (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                description TEXT,
+                score_config_ids TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE UNIQUE INDEX annotation_queues_name ON annotation_queues (project_id, name)",
+            "CREATE INDEX annotation_queues_created ON annotation_queues (project_id, created_at)",
+            "CREATE TABLE annotation_queue_items (
+                project_id TEXT NOT NULL,
+                queue_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                object_type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                completed_at INTEGER,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, queue_id, id)
+            ) STRICT",
+            // One item per object and queue: adding the same object again returns the item.
+            "CREATE UNIQUE INDEX annotation_queue_items_object
+                ON annotation_queue_items (project_id, queue_id, object_type, object_id)",
+            "CREATE INDEX annotation_queue_items_order
+                ON annotation_queue_items (project_id, queue_id, status, created_at)",
+            "CREATE TABLE annotation_queue_assignments (
+                project_id TEXT NOT NULL,
+                queue_id TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, queue_id, user_id)
+            ) STRICT, WITHOUT ROWID",
+            // `toggle` is NULL until set through the API; `record_flag` mirrors the record's
+            // own `public`. The second index lets an unauthenticated share request find the
+            // project of an object id.
+            "CREATE TABLE shares (
+                project_id TEXT NOT NULL,
+                object_type TEXT NOT NULL,
+                object_id TEXT NOT NULL,
+                toggle INTEGER,
+                record_flag INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, object_type, object_id)
+            ) STRICT, WITHOUT ROWID",
+            "CREATE INDEX shares_object ON shares (object_type, object_id)",
+            "ALTER TABLE api_keys ADD COLUMN note TEXT",
+        ],
+    },
+    Migration {
+        version: 7,
+        name: "create llm connections, evaluator templates, evaluators and eval jobs",
+        statements: &[
+            // `sealed_api_key` is AES-256-GCM ciphertext (see periscope_core::evals); the plain
+            // key is never stored. `extra_headers` is a JSON object.
+            "CREATE TABLE llm_connections (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                base_url TEXT NOT NULL,
+                default_model TEXT NOT NULL,
+                extra_headers TEXT NOT NULL,
+                sealed_api_key TEXT NOT NULL,
+                key_preview TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE UNIQUE INDEX llm_connections_name ON llm_connections (project_id, name)",
+            // `output` is the JSON of an OutputSpec.
+            "CREATE TABLE eval_templates (
+                project_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                id TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                output TEXT NOT NULL,
+                description TEXT,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, name, version)
+            ) STRICT",
+            // `target`, `filter` and `variable_mapping` are JSON.
+            "CREATE TABLE evaluators (
+                project_id TEXT NOT NULL,
+                id TEXT NOT NULL,
+                score_name TEXT NOT NULL,
+                template_name TEXT NOT NULL,
+                template_version INTEGER NOT NULL,
+                connection_id TEXT NOT NULL,
+                model TEXT,
+                target TEXT NOT NULL,
+                filter TEXT NOT NULL,
+                sampling_rate REAL NOT NULL,
+                variable_mapping TEXT NOT NULL,
+                settle_window_ms INTEGER NOT NULL,
+                active INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (project_id, id)
+            ) STRICT",
+            "CREATE INDEX evaluators_active ON evaluators (active)",
+            // One row per (evaluator, version, target): `id` is derived from them, so the
+            // primary key is the scheduler's dedup key. `origin` is the records-topic position
+            // the job was made from; `lease_until` bounds a runner's claim.
+            "CREATE TABLE eval_jobs (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL,
+                evaluator_id TEXT NOT NULL,
+                evaluator_version INTEGER NOT NULL,
+                target TEXT NOT NULL,
+                status TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                not_before INTEGER NOT NULL,
+                lease_until INTEGER,
+                failure_reason TEXT,
+                message TEXT,
+                score_id TEXT,
+                score_value REAL,
+                score_label TEXT,
+                prompt_tokens INTEGER,
+                completion_tokens INTEGER,
+                latency_ms INTEGER,
+                attempts INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT",
+            "CREATE INDEX eval_jobs_evaluator
+                ON eval_jobs (project_id, evaluator_id, status, created_at)",
+        ],
+    },
 ];

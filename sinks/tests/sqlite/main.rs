@@ -3,6 +3,8 @@
 //! Every module is `cfg(test)` so that its fixtures count as test code (they may unwrap).
 
 #[cfg(test)]
+mod annotation;
+#[cfg(test)]
 mod common;
 #[cfg(test)]
 mod concurrency;
@@ -10,6 +12,8 @@ mod concurrency;
 mod datasets;
 #[cfg(test)]
 mod experiments;
+#[cfg(test)]
+mod key_admin;
 #[cfg(test)]
 mod meta;
 #[cfg(test)]
@@ -28,6 +32,8 @@ mod score_deletion;
 mod scores;
 #[cfg(test)]
 mod sessions;
+#[cfg(test)]
+mod sharing;
 #[cfg(test)]
 mod sink;
 #[cfg(test)]

@@ -69,7 +69,10 @@ async fn reopening_a_meta_database_keeps_its_data_and_schema() {
     drop(store);
     let reopened = SqliteMetaStore::open(&path).await.unwrap();
     reopened.healthcheck().await.unwrap();
-    assert_eq!(reopened.schema_versions().await.unwrap(), [1, 2, 3, 4, 5]);
+    // Every migration applied once, numbered without gaps from 1.
+    let versions = reopened.schema_versions().await.unwrap();
+    assert!(versions.len() >= 7, "{versions:?}");
+    assert!(versions.iter().zip(1..).all(|(v, n): (&i64, i64)| *v == n), "{versions:?}");
     assert_eq!(
         reopened.get_project("p").await.unwrap().unwrap().name,
         "Production"

@@ -1,0 +1,142 @@
+//! What list views derive from a trace's observations and scores: observation and score ids,
+//! latency and total cost.
+
+use std::collections::HashMap;
+
+use clickhouse::{Client, Row};
+use periscope_core::error::BackendResult;
+use periscope_core::model::Trace;
+use serde::Deserialize;
+
+use super::traces::StoredTrace;
+use super::{no_filter, push_latest};
+use crate::clickhouse::connect::ch_error;
+use crate::clickhouse::sql::Sql;
+
+/// Ids per `IN` list of the per-page lookups.
+const IDS_PER_QUERY: usize = 500;
+
+/// What a trace's observations contribute to its view.
+#[derive(Debug, Default)]
+pub(crate) struct Derived {
+    earliest_start: Option<i64>,
+    latest_end: Option<i64>,
+    total_cost: f64,
+    observation_ids: Vec<String>,
+}
+
+impl Derived {
+    pub(crate) fn add(&mut self, start: Option<i64>, end: Option<i64>, cost: Option<f64>) {
+        self.earliest_start = match (self.earliest_start, start) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.latest_end = self.latest_end.max(end);
+        self.total_cost += cost.unwrap_or(0.0);
+    }
+
+    /// Seconds from the earliest start to the latest end, when both are known.
+    fn latency_seconds(&self) -> Option<f64> {
+        let (start, end) = (self.earliest_start?, self.latest_end?);
+        Some((end.saturating_sub(start)).max(0) as f64 / 1_000_000.0)
+    }
+}
+
+pub(crate) fn into_trace(stored: StoredTrace, derived: Derived, score_ids: Vec<String>) -> Trace {
+    Trace {
+        record: stored.record,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+        latency_seconds: derived.latency_seconds(),
+        total_cost: derived.total_cost,
+        observation_ids: derived.observation_ids,
+        score_ids,
+        observations: Vec::new(),
+        scores: Vec::new(),
+    }
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ObservationSummary {
+    trace_id: String,
+    id: String,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    total_cost: Option<f64>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ScoreId {
+    trace_id: Option<String>,
+    id: String,
+}
+
+/// Adds observation ids, score ids, latency and cost to traces of one project, as list views
+/// show them (ids only, no bodies).
+pub(crate) async fn with_derived_fields(
+    client: &Client,
+    project_id: &str,
+    traces: Vec<StoredTrace>,
+) -> BackendResult<Vec<Trace>> {
+    let mut derived: HashMap<String, Derived> = HashMap::new();
+    let mut score_ids: HashMap<String, Vec<String>> = HashMap::new();
+    let ids: Vec<String> = traces.iter().map(|trace| trace.record.id.clone()).collect();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        // An observation's trace never changes, so the trace ids select its versions safely.
+        let in_traces = |sql: &mut Sql| {
+            sql.push(" AND trace_id IN ");
+            sql.bind_texts(chunk);
+        };
+        let mut sql = Sql::new("");
+        push_latest(
+            &mut sql,
+            "observations",
+            "trace_id, id, start_time, end_time, total_cost",
+            project_id,
+            &in_traces,
+            &no_filter,
+        );
+        sql.push(" ORDER BY start_time ASC NULLS LAST, id");
+        let rows = sql
+            .query(client)
+            .fetch_all::<ObservationSummary>()
+            .await
+            .map_err(|error| ch_error("failed to read observations of traces", error))?;
+        for row in rows {
+            let entry = derived.entry(row.trace_id).or_default();
+            entry.add(row.start_time, row.end_time, row.total_cost);
+            entry.observation_ids.push(row.id);
+        }
+
+        // A score's trace may change on upsert: the trace ids select candidates only.
+        let mut sql = Sql::new("SELECT trace_id, id FROM (");
+        push_latest(
+            &mut sql,
+            "scores",
+            "trace_id, id, timestamp",
+            project_id,
+            &no_filter,
+            &in_traces,
+        );
+        sql.push(") ORDER BY timestamp, id");
+        let rows = sql
+            .query(client)
+            .fetch_all::<ScoreId>()
+            .await
+            .map_err(|error| ch_error("failed to read scores of traces", error))?;
+        for row in rows {
+            if let Some(trace_id) = row.trace_id {
+                score_ids.entry(trace_id).or_default().push(row.id);
+            }
+        }
+    }
+    Ok(traces
+        .into_iter()
+        .map(|stored| {
+            let id = stored.record.id.as_str();
+            let derived = derived.remove(id).unwrap_or_default();
+            let scores = score_ids.remove(id).unwrap_or_default();
+            into_trace(stored, derived, scores)
+        })
+        .collect())
+}

@@ -1,0 +1,220 @@
+//! The ClickHouse schema as numbered migrations. docs/adr/0009 explains the design.
+//!
+//! Every statement is idempotent (`IF NOT EXISTS`), so a migration that stopped half-way is
+//! simply run again on the next start. Released migrations are never edited: changes go into a
+//! new, higher-numbered migration.
+//!
+//! Row tables are `ReplacingMergeTree(row_version, is_deleted)`: each write of a row inserts a
+//! new version, and background merges keep the newest per sorting key. Reads never rely on
+//! merges having happened: they pick the newest row per id themselves (`read::latest`).
+//! `{ttl}` in a statement is replaced by the retention clause (empty when rows are kept forever).
+
+/// One migration: statements applied in order, then recorded in `schema_migrations`.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    pub(crate) version: u32,
+    pub(crate) name: &'static str,
+    pub(crate) statements: &'static [&'static str],
+}
+
+/// The table that records applied migrations.
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+        version UInt32,
+        name String,
+        applied_at DateTime64(6, 'UTC')
+    ) ENGINE = ReplacingMergeTree ORDER BY version";
+
+/// Migrations of the trace database.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "create traces",
+        statements: &[
+            // `timestamp` is the effective start and the sorting key's time: the record's own
+            // timestamp (`timestamp_source` 0), else the earliest observation start (1), else
+            // the first event time (2, read back as "no timestamp"). The full merged record is
+            // `body`; the other columns serve filters, ordering and list previews.
+            "CREATE TABLE IF NOT EXISTS traces (
+                project_id LowCardinality(String),
+                id String,
+                timestamp DateTime64(6, 'UTC'),
+                timestamp_source UInt8,
+                name Nullable(String),
+                user_id Nullable(String),
+                session_id Nullable(String),
+                release Nullable(String),
+                version Nullable(String),
+                environment LowCardinality(String),
+                tags Array(String),
+                metadata Map(String, String),
+                input_preview String,
+                output_preview String,
+                created_at DateTime64(6, 'UTC'),
+                updated_at DateTime64(6, 'UTC'),
+                body String CODEC(ZSTD(3)),
+                row_version UInt64,
+                is_deleted UInt8,
+                INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX user_bloom user_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX session_bloom session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX name_bloom name TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX tags_bloom tags TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX environment_set environment TYPE set(100) GRANULARITY 1
+            ) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+            PARTITION BY toYYYYMM(timestamp)
+            ORDER BY (project_id, toDate(timestamp), id)
+            {ttl}",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "create observations",
+        statements: &[
+            // `timestamp` (the sorting key's time) is the start time, else the event time.
+            // `total_cost` and `usage_*` are derived from the merged record for aggregates.
+            "CREATE TABLE IF NOT EXISTS observations (
+                project_id LowCardinality(String),
+                id String,
+                trace_id String,
+                parent_observation_id Nullable(String),
+                type LowCardinality(Nullable(String)),
+                name Nullable(String),
+                timestamp DateTime64(6, 'UTC'),
+                start_time Nullable(DateTime64(6, 'UTC')),
+                end_time Nullable(DateTime64(6, 'UTC')),
+                level LowCardinality(Nullable(String)),
+                version Nullable(String),
+                environment LowCardinality(String),
+                model LowCardinality(Nullable(String)),
+                total_cost Nullable(Float64),
+                usage_input Nullable(Int64),
+                usage_output Nullable(Int64),
+                usage_total Nullable(Int64),
+                usage_details Map(LowCardinality(String), Int64),
+                cost_details Map(LowCardinality(String), Float64),
+                metadata Map(String, String),
+                input_preview String,
+                output_preview String,
+                body String CODEC(ZSTD(3)),
+                row_version UInt64,
+                is_deleted UInt8,
+                INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX trace_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX parent_bloom parent_observation_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX name_bloom name TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX type_set type TYPE set(20) GRANULARITY 1,
+                INDEX environment_set environment TYPE set(100) GRANULARITY 1
+            ) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+            PARTITION BY toYYYYMM(timestamp)
+            ORDER BY (project_id, toDate(timestamp), id)
+            {ttl}",
+        ],
+    },
+    Migration {
+        version: 3,
+        name: "create scores",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS scores (
+                project_id LowCardinality(String),
+                id String,
+                trace_id Nullable(String),
+                observation_id Nullable(String),
+                session_id Nullable(String),
+                dataset_run_id Nullable(String),
+                name String,
+                data_type LowCardinality(String),
+                source LowCardinality(String),
+                timestamp DateTime64(6, 'UTC'),
+                environment LowCardinality(String),
+                config_id Nullable(String),
+                event_time DateTime64(6, 'UTC'),
+                body String CODEC(ZSTD(3)),
+                row_version UInt64,
+                is_deleted UInt8,
+                INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX trace_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX observation_bloom observation_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX session_bloom session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX run_bloom dataset_run_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX name_bloom name TYPE bloom_filter(0.01) GRANULARITY 1
+            ) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+            PARTITION BY toYYYYMM(timestamp)
+            ORDER BY (project_id, toDate(timestamp), id)
+            {ttl}",
+            // Deletions are remembered so that a replayed score event older than its deletion
+            // does not bring the score back (TraceStore::delete_score).
+            "CREATE TABLE IF NOT EXISTS deleted_scores (
+                project_id LowCardinality(String),
+                id String,
+                deleted_at DateTime64(6, 'UTC')
+            ) ENGINE = ReplacingMergeTree(deleted_at)
+            ORDER BY (project_id, id)",
+        ],
+    },
+    Migration {
+        version: 4,
+        name: "create experiment items",
+        statements: &[
+            // One row per observation that names a dataset experiment in its metadata
+            // (`ExperimentSpan`), replaced by the observation's newer versions; reads fold the
+            // spans of one run item (project, dataset, run, item, trace) together.
+            "CREATE TABLE IF NOT EXISTS experiment_items (
+                project_id LowCardinality(String),
+                dataset_id String,
+                run_id String,
+                run_name String,
+                dataset_item_id String,
+                trace_id String,
+                span_id String,
+                observation_id Nullable(String),
+                description Nullable(String),
+                metadata Nullable(String),
+                created_at DateTime64(6, 'UTC'),
+                updated_at DateTime64(6, 'UTC'),
+                row_version UInt64
+            ) ENGINE = ReplacingMergeTree(row_version)
+            ORDER BY (project_id, dataset_id, run_id, dataset_item_id, trace_id, span_id)
+            {ttl_created_at}",
+        ],
+    },
+];
+
+/// Returns `statement` with its `{ttl}` (rows keyed by `timestamp`) and `{ttl_created_at}`
+/// placeholders replaced by a retention clause.
+pub(crate) fn with_retention(statement: &str, retention_seconds: u64) -> String {
+    let ttl = |column: &str| {
+        if retention_seconds == 0 {
+            String::new()
+        } else {
+            format!("TTL toDateTime({column}) + INTERVAL {retention_seconds} SECOND")
+        }
+    };
+    statement
+        .replace("{ttl}", &ttl("timestamp"))
+        .replace("{ttl_created_at}", &ttl("created_at"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_versions_increase_and_every_statement_is_idempotent() {
+        let mut previous = 0;
+        for migration in MIGRATIONS {
+            assert!(migration.version > previous, "{}", migration.name);
+            previous = migration.version;
+            for statement in migration.statements {
+                assert!(statement.contains("IF NOT EXISTS"), "{statement}");
+            }
+        }
+    }
+
+    #[test]
+    fn retention_becomes_a_ttl_clause_and_zero_keeps_rows_forever() {
+        let statement = MIGRATIONS[0].statements[0];
+        assert!(!with_retention(statement, 0).contains("TTL"));
+        assert!(with_retention(statement, 86_400).contains("INTERVAL 86400 SECOND"));
+        assert!(!with_retention(statement, 86_400).contains("{ttl}"));
+    }
+}

@@ -1,0 +1,94 @@
+//! Upserting observations: merge each batch-merged record into its newest stored version and
+//! insert the rows that changed, and index the dataset experiment spans among them
+//! (`experiment_items`, docs/adr/0007).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use clickhouse::Row;
+use periscope_core::error::BackendResult;
+use periscope_core::model::ObservationRecord;
+use serde::Deserialize;
+
+use super::group::{Key, by_project};
+use super::{Writer, next_version};
+use crate::clickhouse::connect::body_error;
+use crate::clickhouse::rows::{ObservationRow, observation_key_time};
+use crate::clickhouse::score_rows::ExperimentItemRow;
+
+/// The newest stored version of an observation.
+#[derive(Debug, Row, Deserialize)]
+struct Stored {
+    id: String,
+    timestamp: i64,
+    body: String,
+    row_version: u64,
+    is_deleted: u8,
+}
+
+const STORED_COLUMNS: &str = "id, timestamp, body, row_version, is_deleted";
+
+/// Merges `incoming` into the stored observations and inserts the changed rows. Returns the
+/// `(project_id, trace_id)` of every observation in the batch.
+pub(crate) async fn upsert(
+    writer: &Writer<'_>,
+    incoming: BTreeMap<Key, ObservationRecord>,
+) -> BackendResult<BTreeSet<Key>> {
+    let mut stored: HashMap<Key, Stored> = HashMap::with_capacity(incoming.len());
+    for (project_id, ids) in by_project(incoming.keys()) {
+        let rows: Vec<Stored> = writer
+            .load_latest("observations", STORED_COLUMNS, &project_id, &ids)
+            .await?;
+        for row in rows {
+            stored.insert((project_id.clone(), row.id.clone()), row);
+        }
+    }
+    let mut traces = BTreeSet::new();
+    let mut rows = Vec::with_capacity(incoming.len());
+    let mut experiment_items = Vec::new();
+    for (key, record) in incoming {
+        let previous = stored.remove(&key);
+        let (merged, previous) = match previous {
+            Some(previous) if previous.is_deleted == 0 => {
+                let mut merged: ObservationRecord =
+                    serde_json::from_str(&previous.body).map_err(|error| {
+                        body_error("failed to decode stored observation body", error)
+                    })?;
+                merged.merge(record);
+                (merged, Some(previous))
+            }
+            deleted_or_missing => {
+                let mut record = record;
+                // `merge` derives costs; a record seen for the first time needs it too.
+                record.finalize_costs();
+                (record, deleted_or_missing)
+            }
+        };
+        traces.insert((key.0.clone(), merged.trace_id.clone()));
+        let body = serde_json::to_string(&merged)
+            .map_err(|error| body_error("failed to encode observation body", error))?;
+        let key_time = observation_key_time(&merged);
+        // A replayed batch merges to the stored row: skip rewriting it.
+        let unchanged = previous.as_ref().is_some_and(|previous| {
+            previous.is_deleted == 0 && previous.body == body && previous.timestamp == key_time
+        });
+        if unchanged {
+            continue;
+        }
+        let version = next_version(previous.as_ref().map(|previous| previous.row_version));
+        if let Some(previous) = previous.filter(|previous| previous.timestamp != key_time) {
+            // The sorting key moved: hide the version stored under the old key.
+            rows.push(ObservationRow::tombstone(
+                &merged.project_id,
+                &merged.id,
+                &merged.trace_id,
+                previous.timestamp,
+                version - 1,
+            ));
+        }
+        experiment_items.extend(ExperimentItemRow::from_observation(&merged, version));
+        rows.push(ObservationRow::new(&merged, body, version));
+    }
+    writer.insert("observations", &rows).await?;
+    writer.insert("experiment_items", &experiment_items).await?;
+    Ok(traces)
+}

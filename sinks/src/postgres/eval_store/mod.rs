@@ -1,0 +1,156 @@
+//! `EvalStore` for [`PostgresMetaStore`]: LLM connections, evaluator templates, evaluators and
+//! eval jobs (migration 7).
+//!
+//! Guarantee: a job row is created at most once per (evaluator, version, target), since its
+//! id is derived from them and inserted with `ON CONFLICT DO NOTHING`; a claim is one
+//! conditional `UPDATE`, which Postgres re-checks against the newest row version when two
+//! runners race, so two runners never both hold an unexpired claim. Template versions are
+//! numbered under the advisory lock of their name.
+
+mod connections;
+mod evaluators;
+mod jobs;
+mod templates;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use periscope_core::error::BackendResult;
+use periscope_core::evals::{
+    EvalJob, EvalStore, Evaluator, EvaluatorTemplate, Funnel, JobClaim, JobExecution, JobOutcome,
+    JobRegistration, JobStatus, LlmConnection,
+};
+use periscope_core::model::Page;
+use periscope_core::store::PageRequest;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+
+use super::PostgresMetaStore;
+use super::connect::{get, json_error};
+
+/// Decodes a JSONB column into `T`.
+fn json_column<T: DeserializeOwned>(row: &PgRow, column: &str) -> BackendResult<T> {
+    let value: Value = get(row, column)?;
+    serde_json::from_value(value)
+        .map_err(|error| json_error(&format!("failed to decode column {column}"), error))
+}
+
+/// Encodes a value for a JSONB column.
+fn encode_json<T: Serialize>(value: &T, what: &str) -> BackendResult<Value> {
+    serde_json::to_value(value)
+        .map_err(|error| json_error(&format!("failed to encode {what}"), error))
+}
+
+#[async_trait]
+impl EvalStore for PostgresMetaStore {
+    async fn create_connection(&self, connection: &LlmConnection) -> BackendResult<()> {
+        connections::create(&self.pool, connection).await
+    }
+
+    async fn get_connection(
+        &self,
+        project_id: &str,
+        id: &str,
+    ) -> BackendResult<Option<LlmConnection>> {
+        connections::get_one(&self.pool, project_id, id).await
+    }
+
+    async fn list_connections(&self, project_id: &str) -> BackendResult<Vec<LlmConnection>> {
+        connections::list(&self.pool, project_id).await
+    }
+
+    async fn delete_connection(&self, project_id: &str, id: &str) -> BackendResult<bool> {
+        connections::delete(&self.pool, project_id, id).await
+    }
+
+    async fn create_template_version(
+        &self,
+        template: &EvaluatorTemplate,
+    ) -> BackendResult<EvaluatorTemplate> {
+        templates::create_version(&self.pool, template).await
+    }
+
+    async fn get_template(
+        &self,
+        project_id: &str,
+        name: &str,
+        version: Option<i64>,
+    ) -> BackendResult<Option<EvaluatorTemplate>> {
+        templates::get_one(&self.pool, project_id, name, version).await
+    }
+
+    async fn list_templates(&self, project_id: &str) -> BackendResult<Vec<EvaluatorTemplate>> {
+        templates::list(&self.pool, project_id).await
+    }
+
+    async fn create_evaluator(&self, evaluator: &Evaluator) -> BackendResult<()> {
+        evaluators::create(&self.pool, evaluator).await
+    }
+
+    async fn get_evaluator(&self, project_id: &str, id: &str) -> BackendResult<Option<Evaluator>> {
+        evaluators::get_one(&self.pool, project_id, id).await
+    }
+
+    async fn list_evaluators(&self, project_id: &str) -> BackendResult<Vec<Evaluator>> {
+        evaluators::list(&self.pool, project_id).await
+    }
+
+    async fn update_evaluator(&self, evaluator: &Evaluator) -> BackendResult<bool> {
+        evaluators::update(&self.pool, evaluator).await
+    }
+
+    async fn delete_evaluator(&self, project_id: &str, id: &str) -> BackendResult<bool> {
+        evaluators::delete(&self.pool, project_id, id).await
+    }
+
+    async fn list_active_evaluators(&self) -> BackendResult<Vec<Evaluator>> {
+        evaluators::list_active(&self.pool).await
+    }
+
+    async fn register_job(
+        &self,
+        job: &EvalJob,
+        status: JobStatus,
+        origin: &str,
+    ) -> BackendResult<JobRegistration> {
+        jobs::register(&self.pool, job, status, origin).await
+    }
+
+    async fn claim_job(
+        &self,
+        job_id: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<JobClaim> {
+        jobs::claim(&self.pool, job_id, now, lease_until).await
+    }
+
+    async fn finish_job(
+        &self,
+        job_id: &str,
+        status: JobStatus,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> BackendResult<()> {
+        jobs::finish(&self.pool, job_id, status, outcome, now).await
+    }
+
+    async fn get_job(&self, project_id: &str, job_id: &str) -> BackendResult<Option<JobExecution>> {
+        jobs::get_one(&self.pool, project_id, job_id).await
+    }
+
+    async fn list_jobs(
+        &self,
+        project_id: &str,
+        evaluator_id: &str,
+        status: Option<JobStatus>,
+        page: PageRequest,
+    ) -> BackendResult<Page<JobExecution>> {
+        jobs::list(&self.pool, project_id, evaluator_id, status, page).await
+    }
+
+    async fn funnel(&self, project_id: &str, evaluator_id: &str) -> BackendResult<Funnel> {
+        jobs::funnel(&self.pool, project_id, evaluator_id).await
+    }
+}

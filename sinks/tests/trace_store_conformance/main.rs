@@ -1,0 +1,24 @@
+//! The `TraceStore` conformance suite: every scenario runs against both implementations, the
+//! embedded `SqliteTraceStore` (a temporary file) and `ClickHouseTraceStore` (a fresh database
+//! per test, dropped at the end), and expects the same results from both.
+//!
+//! Needs ClickHouse: `eval "$(deploy/dev-services.sh start)"` (reads `PERISCOPE__CLICKHOUSE__URL`).
+//!
+//! Every module is `cfg(test)` so that its fixtures count as test code (they may unwrap).
+
+#[cfg(test)]
+mod common;
+#[cfg(test)]
+mod experiments;
+#[cfg(test)]
+mod metrics;
+#[cfg(test)]
+mod observations;
+#[cfg(test)]
+mod scores;
+#[cfg(test)]
+mod sessions;
+#[cfg(test)]
+mod traces;
+#[cfg(test)]
+mod write;

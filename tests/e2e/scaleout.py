@@ -1,0 +1,124 @@
+"""A scaled-out Periscope for the end-to-end tests: ingest, enrich, the trace sink and the query
+API as separate `periscope` processes against the real Kafka (Tansu), ClickHouse, Postgres, Redis
+and S3 (SeaweedFS) servers that `deploy/dev-services.sh start` runs on loopback.
+
+Each cluster isolates itself with fresh names: its own Kafka topic namespace, ClickHouse
+database, Postgres database, S3 bucket and Redis key prefix, so clusters of one test session (and
+of earlier runs) never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project
+
+SERVICE_VARIABLES = (
+    "PERISCOPE__KAFKA__BROKERS",
+    "PERISCOPE__CLICKHOUSE__URL",
+    "PERISCOPE__POSTGRES__URL",
+    "PERISCOPE__S3__ENDPOINT",
+    "PERISCOPE__S3__ACCESS_KEY_ID",
+    "PERISCOPE__S3__SECRET_ACCESS_KEY",
+    "PERISCOPE__REDIS__URL",
+)
+
+# The roles of a scaled-out deployment, in start order (consumers before the edge).
+ROLES: dict[str, tuple[str, ...]] = {
+    "enrich": ("process", "enrich"),
+    "sink": ("sink", "traces"),
+    "archive": ("sink", "archive"),
+    "api": ("api",),
+    "ingest": ("ingest",),
+}
+
+
+class ServicesMissing(RuntimeError):
+    """The scale-out services are not running (or not exported)."""
+
+
+def service_env() -> dict[str, str]:
+    """The service addresses exported by `eval "$(deploy/dev-services.sh start)"`."""
+    missing = [name for name in SERVICE_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise ServicesMissing(
+            f"{', '.join(missing)} not set: start the services with "
+            '`eval "$(deploy/dev-services.sh start)"` (deploy/test-all.sh does this)'
+        )
+    return {name: os.environ[name] for name in SERVICE_VARIABLES}
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def create_postgres_database(url: str, database: str) -> None:
+    """Creates `database` on the server of `url` (psql from the Postgres client package)."""
+    admin_url = with_database(url, "postgres")
+    done = subprocess.run(
+        ["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", f'CREATE DATABASE "{database}"'],
+        capture_output=True, text=True, timeout=60,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"could not create Postgres database {database}: {done.stderr}")
+
+
+class ScaleOut:
+    """One scaled-out deployment; `start()` runs every role, `api`/`ingest_url` reach it."""
+
+    def __init__(self, binary: Path, root: Path, name: str, project: Project = PROJECT_A,
+                 overrides: Optional[dict[str, str]] = None) -> None:
+        services = service_env()
+        suffix = uuid.uuid4().hex[:10]
+        self.name = name
+        self.project = project
+        self.database = f"periscope_e2e_{suffix}"
+        create_postgres_database(services["PERISCOPE__POSTGRES__URL"], self.database)
+        self.env = {
+            **services,
+            "PERISCOPE__KAFKA__NAMESPACE": f"e2e-{suffix}.",
+            "PERISCOPE__KAFKA__SESSION_TIMEOUT": "6s",
+            "PERISCOPE__CLICKHOUSE__DATABASE": self.database,
+            "PERISCOPE__POSTGRES__URL": with_database(services["PERISCOPE__POSTGRES__URL"], self.database),
+            "PERISCOPE__S3__BUCKET": f"e2e-{suffix}",
+            "PERISCOPE__REDIS__KEY_PREFIX": f"e2e:{suffix}:",
+            **(overrides or {}),
+        }
+        # An override may move Postgres (e.g. behind a fault proxy); the database stays ours.
+        self.env["PERISCOPE__POSTGRES__URL"] = with_database(self.env["PERISCOPE__POSTGRES__URL"], self.database)
+        self.servers = {
+            role: PeriscopeServer(
+                binary, root / f"data-{role}", root / f"{name}-{role}.log",
+                name=f"{name}-{role}", env=self.env, project=project, role=command,
+            )
+            for role, command in ROLES.items()
+        }
+
+    def start(self) -> "ScaleOut":
+        for server in self.servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> dict[str, Optional[int]]:
+        """SIGTERM to every role (edge first); returns the exit codes."""
+        return {role: self.servers[role].stop() for role in reversed(list(ROLES))}
+
+    @property
+    def ingest(self) -> PeriscopeServer:
+        return self.servers["ingest"]
+
+    @property
+    def api(self) -> Api:
+        """Reads go to the api role."""
+        return Api(self.servers["api"].base_url, self.project)
+
+    @property
+    def ingest_api(self) -> Api:
+        """Writes (OTLP/HTTP, /ingestion, /scores) go to the ingest role."""
+        return Api(self.ingest.base_url, self.project)
