@@ -11,9 +11,9 @@ use periscope_core::log::EventLog;
 use periscope_core::sharing::ShareStore;
 use periscope_core::sharing::api_keys::{AdminToken, ApiKeyAdmin};
 
-use crate::backends::{generate_key_pair, load_config, open_meta, project_id_from_name, store_key};
+use crate::backends::{generate_key_pair, load_config, project_id_from_name, store_key};
 use crate::cli::{KeyCreateArgs, KeyListArgs, KeyRevokeArgs, ProjectCreateArgs};
-use crate::stores::open_meta_stores;
+use crate::stores::{MetaStores, open_meta_stores};
 
 /// Creates a project and prints its id.
 pub(crate) async fn create_project(args: ProjectCreateArgs) -> anyhow::Result<()> {
@@ -97,15 +97,9 @@ fn humantime_secs(duration: std::time::Duration) -> String {
     format!("{}s", duration.as_secs())
 }
 
-/// Opens the key administration of the meta store (SQLite only, for now).
+/// Opens the key administration of the configured meta store (SQLite or Postgres).
 async fn open_key_admin(config: &Config) -> anyhow::Result<Arc<dyn ApiKeyAdmin>> {
-    anyhow::ensure!(
-        config.postgres.url.is_empty(),
-        "key list/revoke work on the embedded SQLite meta store only; with postgres.url set, \
-         use the Postgres meta store's tools"
-    );
-    let store: Arc<dyn ApiKeyAdmin> = open_meta(&config.storage.data_dir).await?;
-    Ok(store)
+    Ok(open_meta_stores(config).await?.api_keys)
 }
 
 /// The stores behind annotation queues, public sharing and key administration, and the
@@ -119,27 +113,21 @@ pub(crate) struct AccessStores {
     pub(crate) admin_token: Option<AdminToken>,
 }
 
-/// Opens the access stores. They live in the SQLite meta database of the data directory;
-/// with `postgres.url` set, queues and share toggles stay in that local file and key
-/// administration is unavailable until the Postgres meta store implements them.
-pub(crate) async fn open_access(
-    config: &Config,
+/// The access stores of `meta` (the configured meta database); annotation scores are
+/// appended to `log` when the process has one.
+pub(crate) fn open_access(
+    meta: &MetaStores,
     log: Option<&Arc<dyn EventLog>>,
 ) -> anyhow::Result<AccessStores> {
     let admin_token = AdminToken::from_env().map_err(anyhow::Error::msg)?;
-    let store = open_meta(&config.storage.data_dir).await?;
-    let api_keys: Option<Arc<dyn ApiKeyAdmin>> = match config.postgres.url.is_empty() {
-        true => Some(store.clone()),
-        false => None,
-    };
     let score_writer = log.map(|log| {
         let writer: Arc<dyn ScoreWriter> = Arc::new(LogScoreWriter::new(log.clone()));
         writer
     });
     Ok(AccessStores {
-        annotations: store.clone(),
-        shares: store,
-        api_keys,
+        annotations: meta.annotations.clone(),
+        shares: meta.shares.clone(),
+        api_keys: Some(meta.api_keys.clone()),
         score_writer,
         admin_token,
     })

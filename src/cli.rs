@@ -79,6 +79,8 @@ pub(crate) struct ServeArgs {
 pub(crate) enum ProcessorCommand {
     /// Maps raw events to records, masks and prices them (ingest topic → records topic).
     Enrich(ServeArgs),
+    /// Runs the evaluator scheduler and runner (LLM-as-a-judge on matching records).
+    Evals(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,9 @@ fn main() -> ExitCode {
             Command::Process {
                 processor: ProcessorCommand::Enrich(args),
             } => serve::run(RoleSet::ENRICH, args).await,
+            Command::Process {
+                processor: ProcessorCommand::Evals(args),
+            } => serve::run(RoleSet::EVALS, args).await,
             Command::Sink {
                 sink: SinkCommand::Traces(args),
             } => serve::run(RoleSet::TRACE_SINK, args).await,

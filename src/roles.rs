@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use periscope_core::auth::Authenticator;
 use periscope_core::config::Config;
+use periscope_core::evals::{EvalServices, SecretCipher};
 use periscope_core::log::EventLog;
 use periscope_core::shutdown::{Shutdown, signal};
 use periscope_core::topics;
+use periscope_sinks::TraceStoreSink;
 
 use crate::backends::seed_initial_project;
 use crate::stores::{
@@ -43,6 +45,8 @@ pub(crate) struct RoleSet {
     pub(crate) api: bool,
     /// The raw event archive (ingest topic → blob store).
     pub(crate) archive: bool,
+    /// The evaluator scheduler and runner (records → eval jobs → EVAL scores).
+    pub(crate) evals: bool,
 }
 
 impl RoleSet {
@@ -53,6 +57,7 @@ impl RoleSet {
         trace_sink: true,
         api: true,
         archive: true,
+        evals: true,
     };
 
     /// `periscope ingest`.
@@ -75,6 +80,11 @@ impl RoleSet {
         archive: true,
         ..Self::NONE
     };
+    /// `periscope process evals`.
+    pub(crate) const EVALS: Self = Self {
+        evals: true,
+        ..Self::NONE
+    };
     /// `periscope api`.
     pub(crate) const API: Self = Self {
         api: true,
@@ -86,6 +96,7 @@ impl RoleSet {
         trace_sink: false,
         api: false,
         archive: false,
+        evals: false,
     };
 
     fn names(self) -> Vec<&'static str> {
@@ -95,6 +106,7 @@ impl RoleSet {
             (self.trace_sink, "sink traces"),
             (self.api, "api"),
             (self.archive, "sink archive"),
+            (self.evals, "process evals"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -103,7 +115,7 @@ impl RoleSet {
 
     /// The api role appends annotation scores to the log, like the ingest edge.
     fn uses_log(self) -> bool {
-        self.ingest || self.enrich || self.trace_sink || self.archive || self.api
+        self.ingest || self.enrich || self.trace_sink || self.archive || self.api || self.evals
     }
 }
 
@@ -120,7 +132,7 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
     if roles == RoleSet::ALL {
         roles.archive = config.archive.enabled;
     }
-    let needs_meta = roles.ingest || roles.enrich || roles.api;
+    let needs_meta = roles.ingest || roles.enrich || roles.api || roles.trace_sink || roles.evals;
     let meta = match needs_meta {
         true => Some(open_meta_stores(&config).await?),
         false => None,
@@ -128,7 +140,7 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
     if let Some(meta) = &meta {
         seed_initial_project(meta.meta.as_ref()).await?;
     }
-    let traces = match roles.trace_sink || roles.api {
+    let traces = match roles.trace_sink || roles.api || roles.evals {
         true => Some(open_trace_stores(&config).await?),
         false => None,
     };
@@ -156,15 +168,28 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
         lag_watch.enrich = Some(stats.clone());
         metrics.stages.push(("enrich", stats));
     }
-    if let (true, Some(log), Some(traces)) = (roles.trace_sink, &log, &traces) {
-        let stats =
-            pipelines::spawn_trace_sink(&config, log, &traces.traces, traces.backend, &pipelines);
+    // Annotation queues, share toggles and key admin (the meta database).
+    let access = match (roles.api || roles.trace_sink, &meta) {
+        (true, Some(meta)) => Some(crate::admin::open_access(meta, log.as_ref())?),
+        _ => None,
+    };
+    if let (true, Some(log), Some(traces), Some(access)) =
+        (roles.trace_sink, &log, &traces, &access)
+    {
+        let sink = TraceStoreSink::new(traces.traces.clone(), traces.backend)
+            .with_share_store(access.shares.clone());
+        let stats = pipelines::spawn_trace_sink(&config, log, sink, &pipelines);
         lag_watch.trace_sink = Some(stats.clone());
         metrics.stages.push(("sink_traces", stats));
     }
     if let (true, Some(log), Some(blob)) = (roles.archive, &log, &blob) {
         let stats = pipelines::spawn_archiver(&config, log, blob, &pipelines);
         metrics.stages.push(("archive", stats));
+    }
+    if let (true, Some(log), Some(meta), Some(traces)) = (roles.evals, &log, &meta, &traces) {
+        let stats = pipelines::spawn_evals(log, meta, &traces.traces, &pipelines);
+        metrics.stages.push(("eval_scheduler", stats.scheduler));
+        metrics.stages.push(("eval_runner", stats.runner));
     }
     let backlog = log.as_ref().map(|log| {
         // Measuring Kafka lag costs broker round trips per partition: poll it less often.
@@ -202,8 +227,9 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
             periscope_ingest::grpc_routes(ingest),
         ));
     }
-    if let (true, Some(meta), Some(traces), Some(auth)) = (roles.api, &meta, &traces, &auth) {
-        let access = crate::admin::open_access(&config, log.as_ref()).await?;
+    if let (true, Some(meta), Some(traces), Some(auth), Some(access)) =
+        (roles.api, &meta, &traces, &auth, access)
+    {
         let state = api_state(meta, traces, auth.clone(), access);
         router = router.merge(periscope_api::router(state));
     }
@@ -285,6 +311,9 @@ fn api_state(
         shares: access.shares,
         api_keys: access.api_keys,
         admin_token: access.admin_token,
-        evals: None,
+        evals: Some(EvalServices::new(
+            meta.evals.clone(),
+            SecretCipher::from_env(),
+        )),
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use periscope_core::annotation::AnnotationStore;
 use periscope_core::blob::BlobStore;
 use periscope_core::blob::filesystem::FilesystemBlobStore;
 use periscope_core::cache::Cache;
@@ -13,12 +14,15 @@ use periscope_core::cache::in_process::InProcessCache;
 use periscope_core::comments::CommentStore;
 use periscope_core::config::Config;
 use periscope_core::datasets::{DatasetStore, ExperimentIndex};
+use periscope_core::evals::EvalStore;
 use periscope_core::log::EventLog;
 use periscope_core::log::embedded::EmbeddedLog;
 use periscope_core::log::kafka::KafkaEventLog;
 use periscope_core::meta::MetaStore;
 use periscope_core::prompts::PromptStore;
 use periscope_core::score_configs::ScoreConfigStore;
+use periscope_core::sharing::ShareStore;
+use periscope_core::sharing::api_keys::ApiKeyAdmin;
 use periscope_core::store::TraceStore;
 use periscope_sinks::clickhouse::ClickHouseTraceStore;
 use periscope_sinks::postgres::PostgresMetaStore;
@@ -35,6 +39,10 @@ pub(crate) struct MetaStores {
     pub(crate) datasets: Arc<dyn DatasetStore>,
     pub(crate) score_configs: Arc<dyn ScoreConfigStore>,
     pub(crate) comments: Arc<dyn CommentStore>,
+    pub(crate) annotations: Arc<dyn AnnotationStore>,
+    pub(crate) shares: Arc<dyn ShareStore>,
+    pub(crate) api_keys: Arc<dyn ApiKeyAdmin>,
+    pub(crate) evals: Arc<dyn EvalStore>,
     /// `"sqlite"` or `"postgres"`, for logs and metrics.
     pub(crate) backend: &'static str,
 }
@@ -42,14 +50,26 @@ pub(crate) struct MetaStores {
 impl MetaStores {
     fn from_store<S>(store: Arc<S>, backend: &'static str) -> Self
     where
-        S: MetaStore + PromptStore + DatasetStore + ScoreConfigStore + CommentStore,
+        S: MetaStore
+            + PromptStore
+            + DatasetStore
+            + ScoreConfigStore
+            + CommentStore
+            + AnnotationStore
+            + ShareStore
+            + ApiKeyAdmin
+            + EvalStore,
     {
         Self {
             meta: store.clone(),
             prompts: store.clone(),
             datasets: store.clone(),
             score_configs: store.clone(),
-            comments: store,
+            comments: store.clone(),
+            annotations: store.clone(),
+            shares: store.clone(),
+            api_keys: store.clone(),
+            evals: store,
             backend,
         }
     }

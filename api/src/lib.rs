@@ -16,6 +16,7 @@ mod error;
 mod params;
 mod routes;
 mod state;
+mod ui;
 mod views;
 
 use axum::Router;
@@ -130,6 +131,7 @@ fn routes() -> Router<ApiState> {
         .merge(routes::sharing::router())
         .merge(routes::admin::router())
         .merge(routes::evaluators::router())
+        .merge(ui::router())
 }
 
 #[cfg(test)]

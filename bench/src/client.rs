@@ -45,7 +45,8 @@ pub(crate) enum ExportOutcome {
     Failed(String),
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The pooled HTTP/1.1 client every reader and sender uses.
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// Sends pre-encoded `ExportTraceServiceRequest`s; cheap to clone.
 #[derive(Debug, Clone)]

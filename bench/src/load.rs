@@ -65,6 +65,10 @@ pub(crate) struct LoadConfig {
     pub(crate) sample_size: usize,
     /// Append the JSON line of the report to this file too.
     pub(crate) json_out: Option<PathBuf>,
+    /// Use no read API: no markers, no drain, no completeness check (an ingest-only server).
+    pub(crate) ingest_only: bool,
+    /// Other processes whose CPU is reported, by name (e.g. the Kafka broker).
+    pub(crate) observe: Vec<(String, u32)>,
 }
 
 /// What every load sender shares.
@@ -129,7 +133,11 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
         timeout: config.queryable_timeout,
         max_pending: config.max_pending_markers,
     };
-    preflight(&probe).await?;
+    preflight(&probe, config.ingest_only).await?;
+    // SIGINT / SIGTERM end the load early and still produce the report.
+    let interrupted = StopFlag::default();
+    let mut signals = JoinSet::new();
+    signals.spawn(set_on_signal(interrupted.clone()));
 
     let memory = Arc::new(Mutex::new(MemorySummary::default()));
     let sampling = StopFlag::default();
@@ -143,7 +151,7 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
             sampling.clone(),
         ));
     }
-    let cpu_before = CpuSnapshot::take(config.server_pid);
+    let cpu_before = CpuSnapshot::take(config.server_pid, &config.observe);
 
     let sender = Arc::new(Sender {
         pool: pool.clone(),
@@ -170,20 +178,16 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
 
     let deadline = Instant::now() + config.duration;
     match config.rate {
-        None => closed_loop(&sender, config.concurrency, deadline).await,
+        None => closed_loop(&sender, config.concurrency, deadline, &interrupted).await,
         Some(rate) => {
-            open_loop(
-                &sender,
-                config.concurrency,
-                rate,
-                config.spans_per_request,
-                deadline,
-            )
-            .await
+            let period = Duration::from_secs_f64(config.spans_per_request as f64 / rate.max(1.0));
+            open_loop(&sender, config.concurrency, period, deadline, &interrupted).await
         }
     }
     let load_end = Instant::now();
-    let cpu_during_load = CpuSnapshot::take(config.server_pid).since(&cpu_before);
+    let cpu_during_load = CpuSnapshot::take(config.server_pid, &config.observe).since(&cpu_before);
+    signals.abort_all();
+    let load_average = procstat::load_average();
     progress_stop.set();
     // Markers measure the lag under load; the ones still pending finish during the drain.
     markers_stop.set();
@@ -191,7 +195,7 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     let recent: Vec<u64> = lock(&sender.stats, |s| {
         s.recent_accepted.iter().copied().collect()
     });
-    let drain = if recent.is_empty() {
+    let drain = if recent.is_empty() || config.ingest_only {
         None
     } else {
         probe.drain(&recent, load_end, config.drain_timeout).await
@@ -199,6 +203,11 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     sampling.set();
     while background.join_next().await.is_some() {}
     let sampled: Vec<u64> = lock(&sender.stats, |s| spread(&s.sampled, config.sample_size));
+    let sampled = if config.ingest_only {
+        Vec::new()
+    } else {
+        sampled
+    };
     let (found, complete) = probe.check_sample(&sampled).await;
 
     let final_memory = config.server_pid.and_then(|pid| procstat::memory(pid).ok());
@@ -213,7 +222,7 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
             .lock()
             .map_err(|_| anyhow::anyhow!("stats lock poisoned"))?,
     );
-    let mut memory_summary = lock(&memory, |m| *m);
+    let mut memory_summary = lock(&memory, |m| m.clone());
     if let Some(last) = final_memory {
         memory_summary.last = last;
     }
@@ -228,12 +237,14 @@ pub(crate) async fn run(config: LoadConfig) -> anyhow::Result<Report> {
         sample: (sampled.len(), found, complete),
         memory: memory_summary,
         cpu: cpu_during_load,
+        load_average,
     })
 }
 
 /// Sends one marker and waits for it, so that a wrong key or a missing read API stops the run
-/// before the load starts instead of producing a report full of failures.
-async fn preflight(probe: &Probe) -> anyhow::Result<()> {
+/// before the load starts instead of producing a report full of failures. With `ingest_only`
+/// the marker only has to be accepted.
+async fn preflight(probe: &Probe, ingest_only: bool) -> anyhow::Result<()> {
     let (body, trace_id) = probe.pool.marker(u64::MAX >> 1, unix_now_ns());
     match probe.client.export(probe.client.prepare(body)).await {
         ExportOutcome::Accepted => {}
@@ -243,6 +254,9 @@ async fn preflight(probe: &Probe) -> anyhow::Result<()> {
         ExportOutcome::Failed(label) => {
             bail!("the first request failed ({label}); check the URLs and keys")
         }
+    }
+    if ingest_only {
+        return Ok(());
     }
     let (status, _) = probe
         .reader
@@ -264,12 +278,35 @@ async fn preflight(probe: &Probe) -> anyhow::Result<()> {
     }
 }
 
-async fn closed_loop(sender: &Arc<Sender>, concurrency: usize, deadline: Instant) {
+/// Sets `flag` on SIGINT or SIGTERM.
+async fn set_on_signal(flag: StopFlag) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    flag.set();
+}
+
+async fn closed_loop(
+    sender: &Arc<Sender>,
+    concurrency: usize,
+    deadline: Instant,
+    interrupted: &StopFlag,
+) {
     let mut workers = JoinSet::new();
     for _ in 0..concurrency.max(1) {
         let sender = sender.clone();
+        let interrupted = interrupted.clone();
         workers.spawn(async move {
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !interrupted.is_set() {
                 sender.send_one().await;
             }
         });
@@ -277,20 +314,20 @@ async fn closed_loop(sender: &Arc<Sender>, concurrency: usize, deadline: Instant
     while workers.join_next().await.is_some() {}
 }
 
-/// Starts a send every `spans_per_request / rate` seconds, whatever the answers' latency, with
-/// at most `concurrency` in flight; a tick that finds every slot busy is counted and skipped.
+/// Starts a send every `period` (spans per request / rate), whatever the answers' latency,
+/// with at most `concurrency` in flight; a tick that finds every slot busy is counted and
+/// skipped.
 async fn open_loop(
     sender: &Arc<Sender>,
     concurrency: usize,
-    rate: f64,
-    spans_per_request: usize,
+    period: Duration,
     deadline: Instant,
+    interrupted: &StopFlag,
 ) {
-    let period = Duration::from_secs_f64(spans_per_request as f64 / rate.max(1.0));
     let slots = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut ticker = tokio::time::interval(period);
     let mut sends = JoinSet::new();
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !interrupted.is_set() {
         ticker.tick().await;
         while sends.try_join_next().is_some() {}
         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -357,10 +394,11 @@ struct CpuSnapshot {
     server: Option<f64>,
     threads: std::collections::BTreeMap<String, f64>,
     harness: Option<f64>,
+    observed: Vec<(String, Option<f64>)>,
 }
 
 impl CpuSnapshot {
-    fn take(server_pid: Option<u32>) -> Self {
+    fn take(server_pid: Option<u32>, observe: &[(String, u32)]) -> Self {
         Self {
             at: Instant::now(),
             server: server_pid.and_then(|pid| procstat::cpu_seconds(&pid.to_string())),
@@ -368,6 +406,10 @@ impl CpuSnapshot {
                 .map(procstat::thread_cpu_seconds)
                 .unwrap_or_default(),
             harness: procstat::cpu_seconds("self"),
+            observed: observe
+                .iter()
+                .map(|(name, pid)| (name.clone(), procstat::cpu_seconds(&pid.to_string())))
+                .collect(),
         }
     }
 
@@ -387,7 +429,14 @@ impl CpuSnapshot {
             .filter(|(_, cores)| *cores >= 0.01)
             .collect();
         threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let observed = self
+            .observed
+            .iter()
+            .zip(&before.observed)
+            .filter_map(|((name, now), (_, then))| Some((name.clone(), cores(*now, *then)?)))
+            .collect();
         CpuUsage {
+            observed,
             server_cores: cores(self.server, before.server),
             harness_cores: cores(self.harness, before.harness),
             threads,

@@ -3,6 +3,7 @@
 //! `load` sends realistic Langfuse-SDK GenAI spans over OTLP/gRPC or OTLP/HTTP and measures
 //! accepted throughput, request latency, pushback, ingest-to-queryable latency (marker traces
 //! polled on the read API), the drain after the load, and the server's memory and CPU.
+//! `prompts` measures prompt-fetch latency from the server's cache and from its store.
 //! `describe` prints the generated traffic's shape. See docs/benchmarks.md.
 
 mod client;
@@ -14,6 +15,7 @@ mod markers;
 mod mock;
 mod pool;
 mod procstat;
+mod prompts;
 mod report;
 mod spans;
 mod stats;
@@ -42,6 +44,8 @@ struct Cli {
 enum Command {
     /// Drives a running server and reports throughput, latency, queryability and memory.
     Load(Box<LoadArgs>),
+    /// Measures prompt-fetch latency, from the server's cache and from its store.
+    Prompts(Box<PromptsArgs>),
     /// Prints the size of the generated spans and requests, and a sample request as JSON-ish text.
     Describe {
         /// Spans per request.
@@ -115,9 +119,64 @@ struct LoadArgs {
     /// Traces checked for completeness after the drain.
     #[arg(long, default_value_t = 50)]
     sample_size: usize,
+    /// The server has no read API (e.g. `periscope ingest` alone): send no markers, skip the
+    /// drain and the completeness check, and only require the first request to be accepted.
+    #[arg(long)]
+    ingest_only: bool,
+    /// Also report the CPU of another process over the load, as NAME=PID (repeatable), e.g.
+    /// the Kafka broker that shares the machine.
+    #[arg(long, value_parser = parse_observed)]
+    observe_pid: Vec<(String, u32)>,
     /// Name of the run in the report.
     #[arg(long)]
     label: Option<String>,
+    /// Also append the report's JSON line to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PromptsArgs {
+    /// Base URL of the server's HTTP listener.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    http: String,
+    /// Public key (Basic auth).
+    #[arg(long, env = "PERISCOPE_BENCH_PUBLIC_KEY")]
+    public_key: String,
+    /// Secret key (Basic auth).
+    #[arg(long, env = "PERISCOPE_BENCH_SECRET_KEY")]
+    secret_key: String,
+    /// Server process id: samples VmRSS and CPU.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Prompt names to create (half text, half chat).
+    #[arg(long, default_value_t = 1000)]
+    prompts: usize,
+    /// Versions per name.
+    #[arg(long, default_value_t = 4)]
+    versions: u32,
+    /// Names fetched over and over in the cached phase.
+    #[arg(long, default_value_t = 20)]
+    hot: usize,
+    /// Fetches in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Creates in flight at once.
+    #[arg(long, default_value_t = 4)]
+    create_concurrency: usize,
+    /// Length of each phase, e.g. `20s`.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Open loop: fetches per second (default: closed loop).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Adds a phase of hot fetches while a new prompt version is written this often (each
+    /// write drops the server's cached prompts of the project), e.g. `100ms`.
+    #[arg(long, value_parser = parse_duration)]
+    invalidate_every: Option<Duration>,
+    /// Name of the run in the report.
+    #[arg(long, default_value = "prompts")]
+    label: String,
     /// Also append the report's JSON line to this file.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -127,29 +186,65 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Describe { spans_per_request } => describe(spans_per_request),
+        Command::Prompts(args) => {
+            if args.concurrency == 0 || args.rate.is_some_and(|rate| rate.is_nan() || rate <= 0.0) {
+                bail!("--concurrency must be at least 1 and --rate a positive number");
+            }
+            let config = prompts::PromptsConfig {
+                label: args.label,
+                http: args.http,
+                public_key: args.public_key,
+                secret_key: args.secret_key,
+                server_pid: args.server_pid,
+                prompts: args.prompts,
+                versions: args.versions,
+                hot: args.hot,
+                concurrency: args.concurrency,
+                create_concurrency: args.create_concurrency,
+                duration: args.duration,
+                rate: args.rate,
+                invalidate_every: args.invalidate_every,
+                json_out: args.json_out,
+            };
+            let json_out = config.json_out.clone();
+            let report = runtime()?.block_on(prompts::run(config))?;
+            emit(&report.to_text(), &report.to_json(), json_out.as_deref())
+        }
         Command::Load(args) => {
             let config = load_config(args)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("failed to start the tokio runtime")?;
             let json_out = config.json_out.clone();
-            let report = runtime.block_on(load::run(config))?;
-            let line = report.to_json().to_string();
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{}", report.to_text())?;
-            writeln!(stdout, "{line}")?;
-            if let Some(path) = json_out {
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .with_context(|| format!("failed to open --json-out {}", path.display()))?;
-                writeln!(file, "{line}")?;
-            }
-            Ok(())
+            let report = runtime()?.block_on(load::run(config))?;
+            emit(&report.to_text(), &report.to_json(), json_out.as_deref())
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the tokio runtime")
+}
+
+/// Prints a report's summary and JSON line, and appends the line to `json_out`.
+fn emit(
+    text: &str,
+    json: &serde_json::Value,
+    json_out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let line = json.to_string();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")?;
+    writeln!(stdout, "{line}")?;
+    if let Some(path) = json_out {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("failed to open --json-out {}", path.display()))?;
+        writeln!(file, "{line}")?;
+    }
+    Ok(())
 }
 
 fn load_config(args: Box<LoadArgs>) -> anyhow::Result<LoadConfig> {
@@ -179,7 +274,7 @@ fn load_config(args: Box<LoadArgs>) -> anyhow::Result<LoadConfig> {
         secret_key: args.secret_key,
         server_pid: args.server_pid,
         grpc_connections: args.grpc_connections,
-        marker_interval: (!args.no_markers).then_some(args.marker_interval),
+        marker_interval: (!args.no_markers && !args.ingest_only).then_some(args.marker_interval),
         poll_interval: args.poll_interval,
         queryable_timeout: args.queryable_timeout,
         drain_timeout: args.drain_timeout,
@@ -187,7 +282,21 @@ fn load_config(args: Box<LoadArgs>) -> anyhow::Result<LoadConfig> {
         backoff: args.backoff,
         sample_size: args.sample_size,
         json_out: args.json_out,
+        ingest_only: args.ingest_only,
+        observe: args.observe_pid,
     })
+}
+
+/// Parses `NAME=PID`.
+fn parse_observed(text: &str) -> Result<(String, u32), String> {
+    let (name, pid) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=PID"))?;
+    let pid = pid
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{pid}` in `{text}` is not a process id"))?;
+    Ok((name.trim().to_owned(), pid))
 }
 
 fn describe(spans_per_request: usize) -> anyhow::Result<()> {
@@ -252,6 +361,13 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn parses_observed_processes() {
+        assert_eq!(parse_observed("tansu=42"), Ok(("tansu".to_owned(), 42)));
+        assert!(parse_observed("tansu").is_err());
+        assert!(parse_observed("tansu=x").is_err());
     }
 
     #[test]

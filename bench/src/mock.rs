@@ -188,6 +188,8 @@ mod tests {
             backoff: Duration::from_millis(50),
             sample_size: 10,
             json_out: None,
+            ingest_only: false,
+            observe: Vec::new(),
         }
     }
 
@@ -251,6 +253,35 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn measures_an_open_loop_grpc_gzip_run() {
         run_against_mock(Protocol::Grpc, true, Some(2000.0)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_ingest_only_run_never_reads_and_reports_observed_processes() {
+        let mut server = JoinSet::new();
+        let (_, http, grpc) = start(
+            &mut server,
+            &basic_auth("pk-lf-bench", "sk-lf-bench"),
+            Duration::from_millis(200),
+        )
+        .await;
+        let mut settings = config(Protocol::Grpc, false, &http, &grpc);
+        settings.ingest_only = true;
+        settings.marker_interval = None;
+        settings.observe = vec![("me".to_owned(), std::process::id())];
+        let report = run(settings).await.unwrap();
+        assert!(report.load.accepted_spans >= 20);
+        assert_eq!(report.markers.sent, 0);
+        assert_eq!(report.markers.polls, 0);
+        assert_eq!(report.drain, None);
+        assert_eq!(report.sample, (0, 0, 0));
+        assert_eq!(report.cpu.observed.len(), 1);
+        assert!(!report.memory.timeline_kib.is_empty());
+        let json = report.to_json();
+        assert!(
+            json["observed_cpu_cores"]["me"].as_f64().is_some(),
+            "{json}"
+        );
+        assert!(report.to_text().contains("--ingest-only"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

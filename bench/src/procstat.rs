@@ -79,8 +79,21 @@ pub(crate) fn thread_cpu_seconds(pid: u32) -> BTreeMap<String, f64> {
     threads
 }
 
+/// Returns the 1-, 5- and 15-minute load averages of the machine (`/proc/loadavg`): other
+/// work on the same cores skews every number a run reports, so reports carry it.
+pub(crate) fn load_average() -> Option<[f64; 3]> {
+    parse_load_average(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+fn parse_load_average(text: &str) -> Option<[f64; 3]> {
+    let mut fields = text
+        .split_whitespace()
+        .map(|field| field.parse::<f64>().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
 /// What the memory sampler saw.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct MemorySummary {
     /// Highest sampled `VmRSS`.
     pub(crate) peak_rss_kib: u64,
@@ -88,7 +101,13 @@ pub(crate) struct MemorySummary {
     pub(crate) last: Memory,
     /// Samples taken.
     pub(crate) samples: u64,
+    /// `VmRSS` once a second (every `TIMELINE_EVERY`th sample), in KiB: shows whether memory
+    /// stays flat or grows over a run.
+    pub(crate) timeline_kib: Vec<u64>,
 }
+
+/// Every this many memory samples (100 ms apart), one goes into the timeline.
+const TIMELINE_EVERY: u64 = 10;
 
 /// Samples the server's memory every `interval` until `stop` is set.
 pub(crate) async fn sample_memory(
@@ -107,6 +126,9 @@ pub(crate) async fn sample_memory(
         if let Ok(mut summary) = summary.lock() {
             summary.peak_rss_kib = summary.peak_rss_kib.max(now.rss_kib);
             summary.last = now;
+            if summary.samples.is_multiple_of(TIMELINE_EVERY) {
+                summary.timeline_kib.push(now.rss_kib);
+            }
             summary.samples += 1;
         }
     }
@@ -133,6 +155,16 @@ mod tests {
     fn parses_cpu_times_after_a_name_with_spaces() {
         let stat = "42 (tokio runtime) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 4 0 1000";
         assert_eq!(parse_cpu_seconds(stat), Some(3.0));
+    }
+
+    #[test]
+    fn parses_load_averages() {
+        assert_eq!(
+            parse_load_average("2.36 2.45 2.40 3/512 9999\n"),
+            Some([2.36, 2.45, 2.40])
+        );
+        assert_eq!(parse_load_average("2.36"), None);
+        assert!(load_average().is_some());
     }
 
     #[test]

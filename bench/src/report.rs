@@ -19,6 +19,8 @@ pub(crate) struct CpuUsage {
     pub(crate) harness_cores: Option<f64>,
     /// The server's threads by name, busiest first (threads that exited are not counted).
     pub(crate) threads: Vec<(String, f64)>,
+    /// Other observed processes (`--observe-pid`), by name.
+    pub(crate) observed: Vec<(String, f64)>,
 }
 
 /// Everything a run measured.
@@ -42,6 +44,8 @@ pub(crate) struct Report {
     pub(crate) memory: MemorySummary,
     /// CPU during the load.
     pub(crate) cpu: CpuUsage,
+    /// Load averages (1, 5, 15 min) when the load ended.
+    pub(crate) load_average: Option<[f64; 3]>,
 }
 
 impl Report {
@@ -68,8 +72,10 @@ impl Report {
     pub(crate) fn to_json(&self) -> Value {
         let mib = |kib: u64| round(kib as f64 / 1024.0);
         let memory = (self.memory.samples > 0).then(|| {
+            let timeline: Vec<f64> = self.memory.timeline_kib.iter().map(|kib| mib(*kib)).collect();
             json!({"peak_rss_mib": mib(self.memory.peak_rss_kib), "final_rss_mib": mib(self.memory.last.rss_kib),
-                "hwm_mib": mib(self.memory.last.hwm_kib), "samples": self.memory.samples})
+                "hwm_mib": mib(self.memory.last.hwm_kib), "samples": self.memory.samples,
+                "timeline_mib": timeline})
         });
         let threads: Vec<Value> = self
             .cpu
@@ -106,6 +112,11 @@ impl Report {
             "server_cpu_cores": self.cpu.server_cores.map(round2),
             "harness_cpu_cores": self.cpu.harness_cores.map(round2),
             "server_threads": threads,
+            "observed_cpu_cores": self.cpu.observed.iter()
+                .map(|(name, cores)| (name.clone(), json!(round2(*cores))))
+                .collect::<serde_json::Map<String, Value>>(),
+            "load_average_end": self.load_average,
+            "ingest_only": self.config.ingest_only,
         })
     }
 
@@ -179,6 +190,7 @@ impl Report {
             m.polls,
         );
         let _ = match (self.drain, self.sustained_per_second()) {
+            _ if c.ingest_only => writeln!(text, "drain       not measured (--ingest-only)"),
             (Some(drain), Some(sustained)) => writeln!(
                 text,
                 "drain       {:.2} s after the load | sustained (accepted / (window + drain)) {sustained:.0} spans/s",
@@ -203,6 +215,14 @@ impl Report {
                 self.memory.last.rss_kib as f64 / 1024.0,
                 self.memory.last.hwm_kib as f64 / 1024.0,
             );
+            let every_5s: Vec<String> = self
+                .memory
+                .timeline_kib
+                .iter()
+                .step_by(5)
+                .map(|kib| format!("{:.0}", *kib as f64 / 1024.0))
+                .collect();
+            let _ = writeln!(text, "rss / 5 s   {} MiB", every_5s.join(" "));
         }
         let cores = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.2}"));
         let threads: Vec<String> = self
@@ -212,9 +232,20 @@ impl Report {
             .take(6)
             .map(|(name, cores)| format!("{name} {cores:.2}"))
             .collect();
+        let observed: String = self
+            .cpu
+            .observed
+            .iter()
+            .map(|(name, cores)| format!(" | {name} {cores:.2}"))
+            .collect();
+        let load = self
+            .load_average
+            .map_or("-".to_owned(), |[one, five, fifteen]| {
+                format!("{one:.2} {five:.2} {fifteen:.2}")
+            });
         let _ = writeln!(
             text,
-            "cpu cores   server {} | harness {}{}",
+            "cpu cores   server {} | harness {}{observed} | load average {load}{}",
             cores(self.cpu.server_cores),
             cores(self.cpu.harness_cores),
             if threads.is_empty() {

@@ -8,11 +8,15 @@ use anyhow::Context as _;
 
 use periscope_core::blob::BlobStore;
 use periscope_core::config::Config;
+use periscope_core::evals::SecretCipher;
+use periscope_core::store::TraceStore;
+use periscope_processors::evals::{self, EvalDeps, EvalSettings, EvalStats};
+
+use crate::stores::MetaStores;
 use periscope_core::log::EventLog;
 use periscope_core::meta::MetaStore;
 use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
 use periscope_core::shutdown::Shutdown;
-use periscope_core::store::TraceStore;
 use periscope_core::topics;
 use periscope_processors::enrich::EnrichProcessor;
 use periscope_sinks::{ArchiverConfig, TraceStoreSink, run_archiver};
@@ -72,16 +76,14 @@ pub(crate) fn spawn_enrich(
     Ok(stats)
 }
 
-/// Starts the trace sink: records topic → the trace store (`backend` names it in logs).
+/// Starts the trace sink: records topic → the trace store.
 pub(crate) fn spawn_trace_sink(
     config: &Config,
     log: &Arc<dyn EventLog>,
-    traces: &Arc<dyn TraceStore>,
-    backend: &'static str,
+    sink: TraceStoreSink,
     pipelines: &Shutdown,
 ) -> Arc<PipelineStats> {
     let stats = Arc::new(PipelineStats::default());
-    let sink = TraceStoreSink::new(traces.clone(), backend);
     pipelines.spawn({
         let (log, runner, cancel) = (
             log.clone(),
@@ -117,6 +119,33 @@ pub(crate) fn spawn_archiver(
         async move {
             if let Err(error) = run_archiver(log, blob, archiver, stats, cancel).await {
                 tracing::error!(%error, "the archiver stopped");
+            }
+        }
+    });
+    stats
+}
+
+/// Starts the evaluator scheduler and runner (each its own consumer group).
+pub(crate) fn spawn_evals(
+    log: &Arc<dyn EventLog>,
+    meta: &MetaStores,
+    traces: &Arc<dyn TraceStore>,
+    pipelines: &Shutdown,
+) -> EvalStats {
+    let stats = EvalStats::default();
+    let deps = EvalDeps {
+        log: log.clone(),
+        traces: traces.clone(),
+        datasets: meta.datasets.clone(),
+        store: meta.evals.clone(),
+        cipher: SecretCipher::from_env(),
+        settings: EvalSettings::default(),
+    };
+    pipelines.spawn({
+        let (stats, cancel) = (stats.clone(), pipelines.token());
+        async move {
+            if let Err(error) = evals::run(deps, stats, cancel).await {
+                tracing::error!(%error, "the evaluator pipelines stopped");
             }
         }
     });

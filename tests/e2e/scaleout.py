@@ -33,6 +33,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "enrich": ("process", "enrich"),
     "sink": ("sink", "traces"),
     "archive": ("sink", "archive"),
+    "evals": ("process", "evals"),
     "api": ("api",),
     "ingest": ("ingest",),
 }

@@ -35,6 +35,12 @@ class TcpProxy:
         """Refuses new connections and cuts every open one: the service looks down."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # close() alone leaves a thread blocked in accept() holding the socket open (and
+            # listening); shutdown() wakes it and stops the kernel from accepting.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             connections, self._connections = self._connections, []

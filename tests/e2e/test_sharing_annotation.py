@@ -77,6 +77,9 @@ def test_public_traces_and_sessions_are_readable_without_credentials(periscope: 
     response = api.request("PATCH", f"/traces/{ids['private']}", json={"public": True})
     assert response.status_code == 200, describe(response)
     assert anonymous(base, "GET", f"/share/traces/{ids['private']}").json()["id"] == ids["private"]
+    # The authenticated trace shows the effective state, not the flag it arrived with.
+    assert api.get_json(f"/traces/{ids['private']}")["public"] is True
+    assert api.get_json(f"/traces/{ids['public']}")["public"] is False
     response = api.request("PATCH", f"/traces/{ids['private']}", json={"public": "yes"})
     assert response.status_code == 400 and "public" in response.text, describe(response)
 

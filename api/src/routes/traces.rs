@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
+use periscope_core::sharing::ShareObjectType;
 use periscope_core::store::TraceFilter;
 
 use crate::auth::Caller;
@@ -68,7 +69,16 @@ pub(crate) async fn get_one(
         .await?;
     let mut trace = trace.ok_or(ApiError::NotFound { what: "Trace" })?;
     super::scores::apply_config_values(&state, &caller.project_id, &mut trace.scores).await?;
-    Ok(Json(TraceDetailView::from_trace(&trace)))
+    let mut view = TraceDetailView::from_trace(&trace);
+    // A share toggle set through the API wins over the flag the trace arrived with.
+    let share = state
+        .shares
+        .share_state(&caller.project_id, ShareObjectType::Trace, &trace_id)
+        .await?;
+    if let Some(toggle) = share.and_then(|share| share.toggle) {
+        view.trace.public = toggle;
+    }
+    Ok(Json(view))
 }
 
 #[cfg(test)]

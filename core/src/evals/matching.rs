@@ -104,8 +104,9 @@ fn metadata_value_equals(wanted: &Value, found: &Value) -> bool {
     }
     match (wanted, found) {
         (Value::String(_), Value::String(_)) => false,
-        (Value::String(text), other) => *text == other.to_string(),
-        (other, Value::String(text)) => *text == other.to_string(),
+        (Value::String(text), other) | (other, Value::String(text)) => {
+            serde_json::from_str::<Value>(text).is_ok_and(|parsed| parsed == *other)
+        }
         _ => false,
     }
 }

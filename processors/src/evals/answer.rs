@@ -146,8 +146,8 @@ fn coerce(score: &Value, output: &OutputSpec) -> Result<(f64, Option<String>), S
             let flag = match score {
                 Value::Bool(flag) => Some(*flag),
                 Value::Number(number) => match number.as_f64() {
-                    Some(value) if value == 1.0 => Some(true),
-                    Some(value) if value == 0.0 => Some(false),
+                    Some(1.0) => Some(true),
+                    Some(0.0) => Some(false),
                     _ => None,
                 },
                 Value::String(text) => match text.trim().to_lowercase().as_str() {

@@ -31,23 +31,24 @@ use tokio_util::sync::CancellationToken;
 
 use super::stub_judge::{self, STUB_API_KEY, StubState};
 
-pub const PROJECT: &str = "seed-project";
-pub const ENCRYPTION_KEY: &str = "7c1e5a9d3b2f4e6a8c0d1b3f5e7a9c2d4f6b8e0a1c3e5d7f9b2a4c6e8d0f1a3b";
+pub(crate) const PROJECT: &str = "seed-project";
+pub(crate) const ENCRYPTION_KEY: &str =
+    "7c1e5a9d3b2f4e6a8c0d1b3f5e7a9c2d4f6b8e0a1c3e5d7f9b2a4c6e8d0f1a3b";
 
-pub struct Harness {
+pub(crate) struct Harness {
     _dir: tempfile::TempDir,
-    pub log: Arc<dyn EventLog>,
-    pub traces: Arc<SqliteTraceStore>,
-    pub meta: Arc<SqliteMetaStore>,
-    pub judge_url: String,
-    pub judge: Arc<StubState>,
-    pub stats: EvalStats,
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) traces: Arc<SqliteTraceStore>,
+    pub(crate) meta: Arc<SqliteMetaStore>,
+    pub(crate) judge_url: String,
+    pub(crate) judge: Arc<StubState>,
+    pub(crate) stats: EvalStats,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
 }
 
 /// Settings short enough for tests: judge calls time out after 300 ms, three attempts.
-pub fn test_settings() -> EvalSettings {
+pub(crate) fn test_settings() -> EvalSettings {
     EvalSettings {
         evaluator_refresh: Duration::from_millis(100),
         judge: JudgeSettings {
@@ -80,7 +81,7 @@ fn runner_config(group: &str) -> RunnerConfig {
 
 impl Harness {
     /// Opens the stores and the log and starts the stub judge (no pipeline yet).
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = LogConfig {
             fsync: FsyncPolicy::Never,
@@ -120,7 +121,7 @@ impl Harness {
     }
 
     /// Starts enrich (ingest → records), the trace store sink and the evaluator processors.
-    pub fn start_pipeline(&mut self) {
+    pub(crate) fn start_pipeline(&mut self) {
         let enrich = EnrichProcessor::new(&[], self.meta.clone()).unwrap();
         let (log, cancel) = (self.log.clone(), self.cancel.clone());
         self.tasks.spawn(async move {
@@ -169,7 +170,7 @@ impl Harness {
     }
 
     /// Stops every task and waits for them.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.cancel.cancel();
         while let Some(joined) = self.tasks.join_next().await {
             joined.unwrap();
@@ -177,7 +178,7 @@ impl Harness {
     }
 
     /// Stores a connection to the stub judge with its key sealed.
-    pub async fn create_connection(&self) -> LlmConnection {
+    pub(crate) async fn create_connection(&self) -> LlmConnection {
         let now = Utc::now();
         let id = format!("conn-{}", periscope_core::ids::new_event_id());
         let cipher = SecretCipher::from_hex(Some(ENCRYPTION_KEY));
@@ -201,7 +202,7 @@ impl Harness {
     }
 
     /// Stores the seed experiment's custom hallucination template.
-    pub async fn create_hallucination_template(&self) -> EvaluatorTemplate {
+    pub(crate) async fn create_hallucination_template(&self) -> EvaluatorTemplate {
         let template = EvaluatorTemplate {
             id: periscope_core::ids::new_event_id(),
             project_id: Some(PROJECT.into()),
@@ -222,7 +223,7 @@ impl Harness {
     }
 
     /// Stores an active evaluator over traces tagged `tag`.
-    pub async fn create_evaluator(
+    pub(crate) async fn create_evaluator(
         &self,
         template: &EvaluatorTemplate,
         connection: &LlmConnection,
@@ -260,7 +261,7 @@ impl Harness {
     }
 
     /// Appends trace records to the records topic, as enrich would.
-    pub async fn append_traces(&self, traces: &[TraceRecord]) {
+    pub(crate) async fn append_traces(&self, traces: &[TraceRecord]) {
         let records = traces
             .iter()
             .map(|trace| LogRecord {
@@ -272,7 +273,7 @@ impl Harness {
     }
 
     /// Returns the scores of a trace.
-    pub async fn scores(&self, trace_id: &str) -> Vec<ScoreRecord> {
+    pub(crate) async fn scores(&self, trace_id: &str) -> Vec<ScoreRecord> {
         let filter = ScoreFilter {
             trace_id: Some(trace_id.into()),
             ..ScoreFilter::default()
@@ -286,7 +287,13 @@ impl Harness {
 }
 
 /// Returns a trace record of the seed experiment.
-pub fn seed_trace(id: &str, tag: &str, question: &str, context: &str, answer: &str) -> TraceRecord {
+pub(crate) fn seed_trace(
+    id: &str,
+    tag: &str,
+    question: &str,
+    context: &str,
+    answer: &str,
+) -> TraceRecord {
     TraceRecord {
         project_id: PROJECT.into(),
         id: id.into(),
@@ -302,7 +309,7 @@ pub fn seed_trace(id: &str, tag: &str, question: &str, context: &str, answer: &s
 }
 
 /// Polls `check` until it returns `Some`, failing after `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

@@ -20,18 +20,18 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// The key the stub expects as `Authorization: Bearer ...`.
-pub const STUB_API_KEY: &str = "sk-stub-judge-key-0123456789";
+pub(crate) const STUB_API_KEY: &str = "sk-stub-judge-key-0123456789";
 
 #[derive(Debug, Default)]
-pub struct StubState {
+pub(crate) struct StubState {
     /// Requests seen per marker (`""` for plain judgements).
-    pub requests: Mutex<HashMap<String, u32>>,
+    pub(crate) requests: Mutex<HashMap<String, u32>>,
     /// The bodies of every request.
-    pub bodies: Mutex<Vec<Value>>,
+    pub(crate) bodies: Mutex<Vec<Value>>,
 }
 
 impl StubState {
-    pub fn count(&self, marker: &str) -> u32 {
+    pub(crate) fn count(&self, marker: &str) -> u32 {
         self.requests
             .lock()
             .unwrap()
@@ -42,7 +42,10 @@ impl StubState {
 }
 
 /// Starts the stub; returns its base URL (`http://127.0.0.1:PORT/v1`) and its state.
-pub async fn start(tasks: &mut JoinSet<()>, cancel: CancellationToken) -> (String, Arc<StubState>) {
+pub(crate) async fn start(
+    tasks: &mut JoinSet<()>,
+    cancel: CancellationToken,
+) -> (String, Arc<StubState>) {
     let state = Arc::new(StubState::default());
     let app = axum::Router::new()
         .route("/v1/chat/completions", post(completions))

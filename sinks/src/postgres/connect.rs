@@ -14,8 +14,9 @@ use sqlx::{PgConnection, PgPool, Row};
 pub(crate) const BACKEND: &str = "postgres";
 
 /// How long a caller waits for a free pooled connection before the store reports itself
-/// unavailable (pushback instead of an unbounded queue).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// unavailable (pushback instead of an unbounded queue). Short, because a request that needs
+/// Postgres (key verification) should fail fast with 503 while Postgres is down.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Opens a pool of at most `config.max_connections` connections to `config.url`.
 pub(crate) async fn open_pool(config: &PostgresConfig) -> BackendResult<PgPool> {

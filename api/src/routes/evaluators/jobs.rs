@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use periscope_core::evals::{EvalServices, JobExecution, JobStatus, TargetRef};
 use serde::Serialize;
 
-use super::evaluators::evaluator_by_id;
+use super::crud::evaluator_by_id;
 use super::services;
 use crate::auth::Caller;
 use crate::error::{ApiError, Result};

@@ -10,7 +10,7 @@
 //! so tests run them against a real store without a whole server.
 
 mod connections;
-mod evaluators;
+mod crud;
 mod jobs;
 mod templates;
 #[cfg(test)]
@@ -44,15 +44,10 @@ pub(crate) fn router() -> Router<ApiState> {
             "/api/public/evaluator-templates/{name}",
             get(templates::get_one),
         )
-        .route(
-            "/api/public/evaluators",
-            get(evaluators::list).post(evaluators::create),
-        )
+        .route("/api/public/evaluators", get(crud::list).post(crud::create))
         .route(
             "/api/public/evaluators/{id}",
-            get(evaluators::get_one)
-                .patch(evaluators::update)
-                .delete(evaluators::delete),
+            get(crud::get_one).patch(crud::update).delete(crud::delete),
         )
         .route("/api/public/evaluators/{id}/funnel", get(jobs::funnel))
         .route("/api/public/evaluators/{id}/jobs", get(jobs::list))

@@ -11,7 +11,7 @@ use periscope_sinks::sqlite::SqliteMetaStore;
 use serde_json::{Value, json};
 
 use super::connections::create_connection;
-use super::evaluators::{create_evaluator, update_evaluator};
+use super::crud::{create_evaluator, update_evaluator};
 use super::jobs::{evaluator_funnel, evaluator_jobs};
 use super::templates::create_template;
 use crate::error::ApiError;

@@ -1,0 +1,82 @@
+// The app's hash router: #/login, #/traces[?filters], #/traces/{id}, #/sessions[/{id}],
+// #/prompts[/{name}]. Each page module exports `mount(main, route)`, which may return
+// `{ unmount, keys }` (keys: handlers for j, k, Enter, r, / and Escape).
+
+import { credentials, forget, project } from './api.js';
+import { errorBox, replace } from './dom.js';
+import { installKeys } from './keys.js';
+import * as login from './login.js';
+import * as traces from './traces.js';
+import * as trace from './trace.js';
+import * as sessions from './sessions.js';
+import * as prompts from './prompts.js';
+
+const main = document.getElementById('main');
+let current = null;
+let generation = 0;
+
+/** Splits `#/a/b?x=1` into `{ parts: ['a', 'b'], params: URLSearchParams }`. */
+export function parseHash(hash) {
+  const text = hash.replace(/^#\/?/, '');
+  const [path, search] = text.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { parts, params: new URLSearchParams(search || '') };
+}
+
+function pageFor(parts) {
+  switch (parts[0]) {
+    case 'login': return login;
+    case 'traces': return parts.length > 1 ? trace : traces;
+    case 'sessions': return sessions;
+    case 'prompts': return prompts;
+    default: return null;
+  }
+}
+
+function updateChrome(section) {
+  const signedIn = Boolean(credentials());
+  document.getElementById('nav').hidden = !signedIn;
+  document.getElementById('logout').hidden = !signedIn;
+  const info = project();
+  document.getElementById('project').textContent = signedIn && info ? `Project: ${info.name}` : '';
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    link.classList.toggle('active', link.dataset.nav === section);
+    if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+async function route() {
+  const mine = ++generation;
+  const { parts, params } = parseHash(location.hash);
+  if (!credentials() && parts[0] !== 'login') {
+    const back = location.hash && location.hash !== '#/login' ? location.hash : '';
+    location.replace('#/login' + (back ? '?next=' + encodeURIComponent(back) : ''));
+    return;
+  }
+  const page = pageFor(parts);
+  if (!page) {
+    location.replace('#/traces');
+    return;
+  }
+  if (current && current.unmount) current.unmount();
+  current = null;
+  updateChrome(parts[0]);
+  replace(main);
+  try {
+    const mounted = await page.mount(main, { parts, params });
+    if (mine === generation) current = mounted || null;
+    else if (mounted && mounted.unmount) mounted.unmount();
+  } catch (error) {
+    if (mine === generation) replace(main, errorBox(error));
+  }
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  forget();
+  location.hash = '#/login';
+});
+document.getElementById('help-toggle').addEventListener('click', () => document.getElementById('help').showModal());
+installKeys(() => current);
+window.addEventListener('hashchange', route);
+route();
