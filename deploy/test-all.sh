@@ -19,6 +19,8 @@ need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v cc >/dev/null || need_apt+=(build-essential)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v psql >/dev/null || need_apt+=(postgresql-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]} with apt"
   apt-get update -qq
@@ -60,3 +62,7 @@ fi
 step "end-to-end tests with the real Langfuse and OpenTelemetry SDKs"
 export PERISCOPE_BIN="$CARGO_TARGET_DIR/debug/periscope"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$root/tests/e2e"
+
+step "browser tests of the web UI (headless Chromium)"
+# Screenshots of a test run go to a scratch directory; docs/screenshots/ holds reviewed ones.
+PERISCOPE_SCREENSHOTS="$(mktemp -d)" "$root/tests/ui/run.sh"
