@@ -1,11 +1,12 @@
 """Seeds a fresh Periscope with data for the UI tests, through the real Langfuse SDK.
 
-Usage: seed.py BASE_URL PUBLIC_KEY SECRET_KEY OUT_JSON
+Usage: seed.py BASE_URL PUBLIC_KEY SECRET_KEY OUT_JSON JUDGE_URL
 
 Sends a three-turn chat session (nested spans, a retriever, a generation with chat messages,
 usage and cost, a tool), a second user's trace in another session with other tags, a trace
 with a large output and an ERROR step, scores, and two prompts (text with two versions,
-chat with a placeholder). Waits until everything is queryable, then writes the ids the
+chat with a placeholder), and through seed_extra.py a dataset with two experiment runs, an
+LLM connection to the stub judge at JUDGE_URL, score configs and an annotation queue. Waits until everything is queryable, then writes the ids the
 browser tests need to OUT_JSON.
 """
 
@@ -17,6 +18,8 @@ import time
 
 import requests
 from langfuse import Langfuse, propagate_attributes
+
+import seed_extra
 
 QUERYABLE_TIMEOUT_S = 30
 SESSION = "ui-session-alice"
@@ -89,7 +92,7 @@ def wait_queryable(base_url: str, auth: tuple[str, str], trace_id: str, observat
 
 
 def main() -> None:
-    base_url, public_key, secret_key, out = sys.argv[1:5]
+    base_url, public_key, secret_key, out, judge_url = sys.argv[1:6]
     lf = Langfuse(public_key=public_key, secret_key=secret_key, host=base_url, environment="production", release="v1.4.0")
     chat_ids = [chat_turn(lf, i + 1, q, a) for i, (q, a) in enumerate(QUESTIONS)]
     other_id = other_trace(lf)
@@ -110,16 +113,22 @@ def main() -> None:
             {"role": "user", "content": "{{question}}"},
         ],
     )
+    seed_extra.seed_dataset(lf)
     lf.flush()
     auth = (public_key, secret_key)
     for trace_id in chat_ids:
         wait_queryable(base_url, auth, trace_id, 4)
     wait_queryable(base_url, auth, other_id, 4)
+    seed_extra.wait_dataset(base_url, auth)
+    connection_id = seed_extra.seed_judge_connection(base_url, auth, judge_url)
+    queue_id = seed_extra.seed_queue(base_url, auth, chat_ids)
     lf.shutdown()
     with open(out, "w", encoding="utf-8") as handle:
         json.dump({
             "chatTraceIds": chat_ids, "otherTraceId": other_id, "session": SESSION,
             "otherSession": OTHER_SESSION, "prompt": "ui-qa", "chatPrompt": "ui-chat",
+            "dataset": seed_extra.DATASET, "runs": list(seed_extra.RUNS), "connectionId": connection_id,
+            "queueId": queue_id, "queue": seed_extra.QUEUE,
         }, handle, indent=2)
 
 
