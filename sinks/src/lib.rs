@@ -13,20 +13,20 @@
 
 pub mod archive;
 pub mod clickhouse;
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "s3")]
 pub mod s3;
-pub mod postgres;
 pub mod sqlite;
 mod store_sink;
 
 pub use archive::{ArchiverConfig, read_archive, run_archiver};
 pub use clickhouse::ClickHouseTraceStore;
+pub use postgres::PostgresMetaStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisCache;
 #[cfg(feature = "s3")]
 pub use s3::S3BlobStore;
-pub use postgres::PostgresMetaStore;
 pub use sqlite::{SqliteMetaStore, SqliteTraceStore};
 pub use store_sink::TraceStoreSink;

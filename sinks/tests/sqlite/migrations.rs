@@ -72,7 +72,10 @@ async fn reopening_a_meta_database_keeps_its_data_and_schema() {
     // Every migration applied once, numbered without gaps from 1.
     let versions = reopened.schema_versions().await.unwrap();
     assert!(versions.len() >= 7, "{versions:?}");
-    assert!(versions.iter().zip(1..).all(|(v, n): (&i64, i64)| *v == n), "{versions:?}");
+    assert!(
+        versions.iter().zip(1..).all(|(v, n): (&i64, i64)| *v == n),
+        "{versions:?}"
+    );
     assert_eq!(
         reopened.get_project("p").await.unwrap().unwrap().name,
         "Production"
