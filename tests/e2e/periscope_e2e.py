@@ -77,10 +77,11 @@ def server_env(extra: Optional[dict[str, str]] = None, project: Optional[Project
     return env
 
 
-def run_admin(binary: Path, *args: str, data_dir: Path) -> str:
-    """Runs `periscope <args> --data-dir D` (project/key management) and returns its stdout."""
+def run_admin(binary: Path, *args: str, data_dir: Path, env: Optional[dict[str, str]] = None) -> str:
+    """Runs `periscope <args> --data-dir D` (project/key management) and returns its stdout;
+    `env` adds settings (e.g. the Postgres of a scaled-out deployment)."""
     cmd = [str(binary), *args, "--data-dir", str(data_dir)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=server_env(project=None))
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=server_env(env, project=None))
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project
+from http_router import HttpRouter
+from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project, run_admin
 
 SERVICE_VARIABLES = (
     "PERISCOPE__KAFKA__BROKERS",
@@ -101,14 +102,39 @@ class ScaleOut:
             for role, command in ROLES.items()
         }
 
+        self.root = root
+        self.router: Optional[HttpRouter] = None
+
     def start(self) -> "ScaleOut":
         for server in self.servers.values():
             server.start()
+        self.router = HttpRouter(self.ingest.base_url, self.servers["api"].base_url)
         return self
 
     def stop(self) -> dict[str, Optional[int]]:
         """SIGTERM to every role (edge first); returns the exit codes."""
+        if self.router is not None:
+            self.router.close()
         return {role: self.servers[role].stop() for role in reversed(list(ROLES))}
+
+    @property
+    def url(self) -> str:
+        """One base URL for SDKs: writes routed to ingest, the rest to the api role."""
+        assert self.router is not None, "start() the deployment first"
+        return self.router.url
+
+    def create_project(self, project: Project, binary: Path) -> None:
+        """Creates `project` and its keys in the deployment's Postgres with the admin CLI."""
+        data_dir = self.root / "data-admin"
+        run_admin(binary, "project", "create", "--name", project.name, "--id", project.id, data_dir=data_dir, env=self.env)
+        run_admin(
+            binary, "key", "create", "--project", project.id,
+            "--public-key", project.public_key, "--secret-key", project.secret_key,
+            data_dir=data_dir, env=self.env,
+        )
+
+    def api_of(self, project: Project) -> Api:
+        return Api(self.servers["api"].base_url, project)
 
     @property
     def ingest(self) -> PeriscopeServer:

@@ -14,9 +14,16 @@ from typing import Callable, Iterator
 
 import pytest
 
+import inspect
+
+from langfuse import Langfuse
+from opentelemetry.sdk.trace import TracerProvider
+
+import test_datasets as dataset_checks
 import test_langfuse_sdk as sdk_checks
 import test_otel as otel_checks
-from periscope_e2e import Api, PeriscopeServer
+import test_prompts as prompt_checks
+from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project
 from scaleout import ScaleOut, ServicesMissing
 from stub_openai import StubOpenAI
 
@@ -37,7 +44,8 @@ def cluster(binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def scaleout_scenario(cluster: ScaleOut, stub_openai: StubOpenAI) -> Iterator[SimpleNamespace]:
     from langfuse_scenario import run_scenario
 
-    yield from run_scenario(cluster.ingest.base_url, stub_openai)
+    # The SDK keeps one client per public key: every client of project A uses the one URL.
+    yield from run_scenario(cluster.url, stub_openai)
 
 
 SDK_CHECKS: list[Callable[[Api, SimpleNamespace], None]] = [
@@ -68,6 +76,71 @@ def test_opentelemetry_exporters_in_scaleout_mode(
 ) -> None:
     # Spans go to the ingest role's listeners, reads to the api role.
     check(cluster.ingest, cluster.api)
+
+
+def sdk_client(cluster: ScaleOut, project: Project) -> Langfuse:
+    """A Langfuse client of `project` on the deployment's single URL (writes → ingest, the rest
+    → api), with its own tracer provider so no other test's exporter sees its spans."""
+    return Langfuse(
+        public_key=project.public_key, secret_key=project.secret_key, host=cluster.url,
+        tracer_provider=TracerProvider(),
+    )
+
+
+def call_check(check: Callable[..., None], **available: object) -> None:
+    """Calls an embedded-suite test function with the arguments it names."""
+    check(**{name: available[name] for name in inspect.signature(check).parameters})
+
+
+PROMPT_CHECKS = [
+    prompt_checks.test_text_prompt_versions_labels_and_compile,
+    prompt_checks.test_chat_prompt_with_placeholder_compiles,
+    prompt_checks.test_folder_names_work_encoded_and_raw,
+    prompt_checks.test_composed_prompts_resolve_on_read,
+    prompt_checks.test_a_generation_links_to_its_prompt,
+    prompt_checks.test_deleting_versions,
+]
+
+
+@pytest.fixture(scope="module")
+def prompt_lf(cluster: ScaleOut) -> Iterator[Langfuse]:
+    client = sdk_client(cluster, PROJECT_A)
+    yield client
+    client.shutdown()
+
+
+@pytest.mark.parametrize("check", PROMPT_CHECKS, ids=lambda check: check.__name__.removeprefix("test_"))
+def test_prompt_management_in_scaleout_mode(
+    check: Callable[..., None], cluster: ScaleOut, prompt_lf: Langfuse
+) -> None:
+    call_check(check, lf=prompt_lf, api=Api(cluster.url, PROJECT_A))
+
+
+DATASET_CHECKS = [
+    dataset_checks.test_datasets_and_items_round_trip_through_the_sdk,
+    dataset_checks.test_run_experiment_becomes_a_dataset_run_with_item_scores,
+    dataset_checks.test_legacy_run_items_link_traces_and_runs_can_be_deleted,
+    dataset_checks.test_bad_dataset_input_is_refused_naming_the_field,
+]
+
+
+@pytest.fixture(scope="module")
+def dataset_lf(cluster: ScaleOut, binary: Path) -> Iterator[Langfuse]:
+    for project in (dataset_checks.DS, dataset_checks.OTHER):
+        cluster.create_project(project, binary)
+    client = sdk_client(cluster, dataset_checks.DS)
+    yield client
+    client.shutdown()
+
+
+@pytest.mark.parametrize("check", DATASET_CHECKS, ids=lambda check: check.__name__.removeprefix("test_"))
+def test_datasets_and_experiments_in_scaleout_mode(
+    check: Callable[..., None], cluster: ScaleOut, dataset_lf: Langfuse
+) -> None:
+    call_check(
+        check, lf=dataset_lf,
+        ds_api=Api(cluster.url, dataset_checks.DS), other_api=Api(cluster.url, dataset_checks.OTHER),
+    )
 
 
 def test_every_role_reports_ready_and_metrics(cluster: ScaleOut) -> None:
