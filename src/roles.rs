@@ -205,19 +205,16 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
     let ready = Arc::new(AtomicBool::new(true));
     let mut router = axum::Router::new();
     let mut grpc_task = None;
-    let auth = match &meta {
-        Some(meta) => Some(Authenticator::new(
-            meta.meta.clone(),
-            open_cache(&config).await?,
-            config.auth.cache_ttl,
-        )),
-        None => None,
-    };
+    let cache = open_cache(&config).await?;
+    let auth = meta
+        .as_ref()
+        .map(|meta| Authenticator::new(meta.meta.clone(), cache.clone(), config.auth.cache_ttl));
     if let (true, Some(log), Some(meta), Some(auth), Some(blob), Some(backlog)) =
         (roles.ingest, &log, &meta, &auth, &blob, &backlog)
     {
         let ingest = ingest_state(&config, log, meta, auth.clone())
             .with_payload_offload(blob.clone(), config.s3.offload_bytes)
+            .with_rate_limit(cache.clone(), config.server.project_requests_per_second)
             .with_backlog_signal(backlog.clone(), config.pipeline.max_backlog_events);
         router = router.merge(periscope_ingest::http_router(ingest.clone()));
         let listener = bind(config.server.grpc_addr, "server.grpc_addr").await?;
@@ -231,7 +228,9 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
         (roles.api, &meta, &traces, &auth, access)
     {
         let state = api_state(meta, traces, auth.clone(), access);
-        router = router.merge(periscope_api::router(state));
+        // Only Redis is shared between api processes; an in-process cache has no one to tell.
+        let shared = (!config.redis.url.is_empty()).then(|| cache.clone());
+        router = router.merge(periscope_api::router_with_shared_cache(state, shared));
     }
     router = router.merge(probes(ready.clone(), metrics));
     let listener = bind(config.server.http_addr, "server.http_addr").await?;

@@ -30,10 +30,19 @@ pub use state::ApiState;
 /// The router has no fallback, so it merges with the ingest router (which serves the POST
 /// side of `/api/public/scores`).
 /// `state.prompts` is wrapped in an in-process cache of prompt lookups.
-pub fn router(mut state: ApiState) -> Router {
+pub fn router(state: ApiState) -> Router {
+    router_with_shared_cache(state, None)
+}
+
+/// Like [`router`], with prompt-cache invalidations shared through `shared` (Redis), for
+/// deployments with several api processes.
+pub fn router_with_shared_cache(
+    mut state: ApiState,
+    shared: Option<std::sync::Arc<dyn periscope_core::cache::Cache>>,
+) -> Router {
     // Every prompt read goes through one in-process cache, invalidated by the writes of
-    // this router (the SDK fetches prompts on its hot path).
-    state.prompts = routes::prompts::cached(state.prompts);
+    // this router (the SDK fetches prompts on its hot path) and, with `shared`, of others.
+    state.prompts = routes::prompts::cached(state.prompts, shared);
     routes().with_state(state)
 }
 
@@ -63,6 +72,7 @@ fn routes() -> Router<ApiState> {
         .route("/api/public/v2/scores", get(routes::scores::list))
         .route("/api/public/v2/scores/{id}", get(routes::scores::get_one))
         .route("/api/public/metrics/daily", get(routes::metrics::daily))
+        .route("/api/public/v2/metrics", get(routes::metrics_v2::query))
         .route(
             "/api/public/models",
             get(routes::models::list).post(routes::models::create),

@@ -52,6 +52,9 @@ pub struct ServerConfig {
     /// Deadline for one request.
     #[serde(with = "duration::serde_humantime")]
     pub request_timeout: Duration,
+    /// Ingest requests one project may send per second (across every ingest process when the
+    /// cache is Redis); beyond it 429 / `RESOURCE_EXHAUSTED`. 0 = no limit.
+    pub project_requests_per_second: u64,
 }
 
 /// Where the embedded backends keep their files.

@@ -27,6 +27,12 @@ pub enum IngestError {
     /// grow the delay until data is queryable (and the disk backlog) without limit.
     #[error("the processing pipeline is {backlog} events behind; retry after {RETRY_AFTER_SECS}s")]
     PipelineBehind { backlog: u64 },
+    /// The project sent more requests this second than `server.project_requests_per_second`.
+    #[error(
+        "project {project_id} is over its limit of {limit} requests per second \
+         (server.project_requests_per_second); retry after 1s"
+    )]
+    RateLimited { project_id: String, limit: u64 },
     /// The credentials are missing or wrong.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -88,7 +94,9 @@ impl ServiceError for IngestError {
             | Self::OtlpJson(_)
             | Self::InvalidBody(_)
             | Self::BodyRead(_) => ErrorCode::InvalidArgument,
-            Self::Overloaded { .. } | Self::PipelineBehind { .. } => ErrorCode::ResourceExhausted,
+            Self::Overloaded { .. } | Self::PipelineBehind { .. } | Self::RateLimited { .. } => {
+                ErrorCode::ResourceExhausted
+            }
             Self::Auth(error) => error.code(),
             Self::ScopeDenied => ErrorCode::Unauthenticated,
             Self::Timeout(_) => ErrorCode::DeadlineExceeded,
@@ -98,6 +106,9 @@ impl ServiceError for IngestError {
     }
 
     fn retry(&self) -> Retry {
+        if let Self::RateLimited { .. } = self {
+            return Retry::AfterMillis(1000);
+        }
         match self.code() {
             ErrorCode::ResourceExhausted | ErrorCode::Unavailable | ErrorCode::DeadlineExceeded => {
                 Retry::AfterMillis(RETRY_AFTER_SECS * 1000)

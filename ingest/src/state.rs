@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use periscope_core::auth::{AuthContext, AuthScope, Authenticator};
 use periscope_core::blob::BlobStore;
+use periscope_core::cache::Cache;
 use periscope_core::config::ServerConfig;
 use periscope_core::log::{EventLog, LogRecord};
 use periscope_core::score_configs::ScoreConfigStore;
@@ -64,6 +65,8 @@ pub struct IngestState {
     backlog: Option<Arc<AtomicU64>>,
     /// Where events larger than the threshold go instead of the log (see `with_payload_offload`).
     offload: Option<(Arc<dyn BlobStore>, usize)>,
+    /// Per-project request counters and the limit per second (see `with_rate_limit`).
+    rate_limit: Option<(Arc<dyn Cache>, u64)>,
 }
 
 impl IngestState {
@@ -81,6 +84,7 @@ impl IngestState {
             score_configs: None,
             backlog: None,
             offload: None,
+            rate_limit: None,
         }
     }
 
@@ -109,6 +113,39 @@ impl IngestState {
     ) -> Self {
         self.offload = Some((blob, threshold_bytes));
         self
+    }
+
+    /// Refuses a project's requests beyond `per_second` in one second (429 /
+    /// `RESOURCE_EXHAUSTED`). The counters live in `cache`, so with Redis the limit holds
+    /// across every ingest process; if the cache fails, requests are let through (the limit
+    /// protects the service, an outage of the cache should not stop ingestion).
+    pub fn with_rate_limit(mut self, cache: Arc<dyn Cache>, per_second: u64) -> Self {
+        if per_second > 0 {
+            self.rate_limit = Some((cache, per_second));
+        }
+        self
+    }
+
+    /// Counts one request of `project_id` against its per-second limit.
+    async fn check_rate(&self, project_id: &str) -> Result<(), IngestError> {
+        let Some((cache, limit)) = &self.rate_limit else {
+            return Ok(());
+        };
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let key = format!("rate:ingest:{project_id}:{second}");
+        match cache.increment(&key, Duration::from_secs(2)).await {
+            Ok(count) if count > *limit => Err(IngestError::RateLimited {
+                project_id: project_id.to_owned(),
+                limit: *limit,
+            }),
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::warn!(%error, "rate-limit counter unavailable; request let through");
+                Ok(())
+            }
+        }
     }
 
     /// Fails with `PipelineBehind` when the pipeline backlog is over its bound.
@@ -143,7 +180,9 @@ impl IngestState {
         &self,
         authorization: Option<&str>,
     ) -> Result<AuthContext, IngestError> {
-        Ok(self.auth.authenticate(authorization).await?)
+        let context = self.auth.authenticate(authorization).await?;
+        self.check_rate(&context.project_id).await?;
+        Ok(context)
     }
 
     /// Authenticates and requires full (Basic) access, as every endpoint but scores does.

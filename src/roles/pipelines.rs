@@ -15,6 +15,7 @@ use periscope_processors::evals::{self, EvalDeps, EvalSettings, EvalStats};
 use crate::stores::MetaStores;
 use periscope_core::log::EventLog;
 use periscope_core::meta::MetaStore;
+use periscope_core::pipeline::Sink as _;
 use periscope_core::pipeline::{PipelineStats, RunnerConfig, run_processor, run_sink};
 use periscope_core::shutdown::Shutdown;
 use periscope_core::topics;
@@ -84,12 +85,13 @@ pub(crate) fn spawn_trace_sink(
     pipelines: &Shutdown,
 ) -> Arc<PipelineStats> {
     let stats = Arc::new(PipelineStats::default());
+    let mut runner = runner_config(config, TRACE_SINK_GROUP);
+    if sink.name() == "clickhouse" {
+        runner.batch_max_records = config.clickhouse.batch_max_records;
+        runner.batch_max_wait = config.clickhouse.batch_max_wait;
+    }
     pipelines.spawn({
-        let (log, runner, cancel) = (
-            log.clone(),
-            runner_config(config, TRACE_SINK_GROUP),
-            pipelines.token(),
-        );
+        let (log, cancel) = (log.clone(), pipelines.token());
         let stats = stats.clone();
         async move {
             if let Err(error) = run_sink(log, sink, topics::RECORDS, runner, stats, cancel).await {

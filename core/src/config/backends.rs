@@ -43,6 +43,12 @@ pub struct ClickHouseConfig {
     /// Deadline for one insert.
     #[serde(with = "duration::serde_humantime")]
     pub insert_timeout: Duration,
+    /// The trace sink writes ClickHouse in batches of up to this many records...
+    pub batch_max_records: usize,
+    /// ...gathered for at most this long: ClickHouse wants few, large inserts (≥ 10k rows
+    /// or ≥ 1 s per table), unlike SQLite's small transactions.
+    #[serde(with = "duration::serde_humantime")]
+    pub batch_max_wait: Duration,
 }
 
 /// The meta store on Postgres.

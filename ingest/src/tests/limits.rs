@@ -223,3 +223,34 @@ async fn a_pipeline_backlog_over_its_bound_gets_429_until_it_drains() {
     assert_eq!(harness.send(request).await.status(), StatusCode::OK);
     assert_eq!(harness.appended_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_project_over_its_request_rate_gets_429_with_a_one_second_retry_hint() {
+    let mut harness = Harness::new();
+    harness.state = harness
+        .state
+        .clone()
+        .with_rate_limit(Arc::new(InProcessCache::new()), 2);
+    let body = export_request(vec![span(1, 1, "rated")]).encode_to_vec();
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    // Five requests within milliseconds touch at most two clock seconds, so at most 2 + 2
+    // are accepted and at least one is refused.
+    for _ in 0..5 {
+        let response = harness
+            .send(otlp_post().body(Body::from(body.clone())).unwrap())
+            .await;
+        match response.status() {
+            StatusCode::OK => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused.push(response),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!((2..=4).contains(&accepted), "{accepted} accepted");
+    let response = refused.pop().expect("at least one request refused");
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    let json = body_json(response).await;
+    let message = json["message"].as_str().unwrap();
+    assert!(message.contains("project_requests_per_second"), "{json}");
+    assert_eq!(harness.appended_count().await, accepted as u64);
+}

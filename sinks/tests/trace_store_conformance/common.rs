@@ -119,6 +119,8 @@ pub(crate) async fn clickhouse() -> Backend {
         password: String::new(),
         retention: StdDuration::ZERO,
         insert_timeout: StdDuration::from_secs(30),
+        batch_max_records: 20_000,
+        batch_max_wait: StdDuration::from_secs(1),
     };
     let store = ClickHouseTraceStore::connect(&config)
         .await

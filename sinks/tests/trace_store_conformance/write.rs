@@ -530,6 +530,8 @@ async fn clickhouse_migrations_are_recorded_and_rerun_safely() {
         password: String::new(),
         retention: std::time::Duration::from_secs(86_400 * 30),
         insert_timeout: std::time::Duration::from_secs(30),
+        batch_max_records: 20_000,
+        batch_max_wait: std::time::Duration::from_secs(1),
     };
     let again = periscope_sinks::ClickHouseTraceStore::connect(&config)
         .await

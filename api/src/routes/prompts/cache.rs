@@ -9,12 +9,18 @@
 //! Each project has a generation, bumped by every write; a read remembers the generation it
 //! started under and caches its result only if that is still current. Entries also expire
 //! after `ENTRY_TTL`, which bounds staleness if another process writes the same database.
+//!
+//! With a shared cache (Redis, in scale-out mode) the generation is also kept there: every
+//! write increments it, and a read that sees a shared generation it has not seen drops the
+//! project's local entries first — so a label moved through one api process is served by all
+//! of them at once, at the cost of one cache round trip per read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use periscope_core::cache::Cache;
 use periscope_core::error::BackendResult;
 use periscope_core::model::Page;
 use periscope_core::prompts::{
@@ -40,6 +46,8 @@ struct State {
     entries: HashMap<(String, String, PromptSelector), Entry>,
     /// Write counter per project; absent means zero.
     generations: HashMap<String, u64>,
+    /// The shared generation each project's local entries were cached under.
+    shared_seen: HashMap<String, u64>,
 }
 
 impl State {
@@ -53,6 +61,15 @@ impl State {
 pub(crate) struct CachedPromptStore {
     inner: Arc<dyn PromptStore>,
     state: Mutex<State>,
+    /// Where the project generations are shared with other processes, if anywhere.
+    shared: Option<Arc<dyn Cache>>,
+}
+
+/// Shared generations outlive any entry by far; a lost one only costs a refill.
+const SHARED_GENERATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+fn shared_key(project_id: &str) -> String {
+    format!("prompts:generation:{project_id}")
 }
 
 impl CachedPromptStore {
@@ -61,6 +78,41 @@ impl CachedPromptStore {
         Self {
             inner,
             state: Mutex::new(State::default()),
+            shared: None,
+        }
+    }
+
+    /// Shares invalidations with every process using `cache`.
+    pub(crate) fn with_shared(mut self, cache: Arc<dyn Cache>) -> Self {
+        self.shared = Some(cache);
+        self
+    }
+
+    /// The project's shared generation; `None` without a shared cache or when it fails (then
+    /// entries still expire after `ENTRY_TTL`).
+    async fn shared_generation(&self, project_id: &str) -> Option<u64> {
+        let cache = self.shared.as_ref()?;
+        match cache.get(&shared_key(project_id)).await {
+            Ok(value) => Some(
+                value
+                    .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
+                    .unwrap_or(0),
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "shared prompt-cache generation unavailable");
+                None
+            }
+        }
+    }
+
+    /// Tells the other processes that the project's prompts changed.
+    async fn publish_write(&self, project_id: &str) {
+        if let Some(cache) = &self.shared
+            && let Err(error) = cache
+                .increment(&shared_key(project_id), SHARED_GENERATION_TTL)
+                .await
+        {
+            tracing::warn!(%error, "failed to share a prompt-cache invalidation");
         }
     }
 
@@ -82,8 +134,18 @@ impl CachedPromptStore {
         F: Future<Output = BackendResult<Option<Prompt>>>,
     {
         let key = (project_id.to_owned(), name.to_owned(), selector);
+        let shared = self.shared_generation(project_id).await;
         let generation = {
-            let state = self.lock();
+            let mut state = self.lock();
+            if let Some(shared) = shared
+                && state.shared_seen.get(project_id) != Some(&shared)
+            {
+                state.shared_seen.insert(project_id.to_owned(), shared);
+                *state.generations.entry(project_id.to_owned()).or_default() += 1;
+                state
+                    .entries
+                    .retain(|(entry_project, _, _), _| entry_project != project_id);
+            }
             if let Some(entry) = state.entries.get(&key)
                 && entry.stored_at.elapsed() < ENTRY_TTL
             {
@@ -123,6 +185,7 @@ impl PromptStore for CachedPromptStore {
         let result = self.inner.create_version(new).await;
         // Invalidate even after a failure: the write may have committed before the error.
         self.invalidate(&project_id);
+        self.publish_write(&project_id).await;
         result
     }
 
@@ -160,6 +223,7 @@ impl PromptStore for CachedPromptStore {
             .update_labels(project_id, name, version, new_labels)
             .await;
         self.invalidate(project_id);
+        self.publish_write(project_id).await;
         result
     }
 
@@ -180,6 +244,7 @@ impl PromptStore for CachedPromptStore {
     ) -> PromptResult<u64> {
         let result = self.inner.delete(project_id, name, target).await;
         self.invalidate(project_id);
+        self.publish_write(project_id).await;
         result
     }
 }

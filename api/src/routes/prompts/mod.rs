@@ -7,13 +7,15 @@
 //!   `production`) with `@@@langfusePrompt:…@@@` references resolved (`resolve=false` skips
 //!   that);
 //! - `PATCH /v2/prompts/{name}/versions/{version}` with `{"newLabels": [...]}` adds labels;
-//! - `DELETE /v2/prompts/{name}[?label=|?version=]` deletes versions (204).
+//! - `DELETE /v2/prompts/{name}[?label=|?version=]` deletes versions (204);
+//! - `GET /v2/prompts/{name}/metrics` returns per-version usage (`metrics.rs`).
 //!
 //! Names may contain `/` (folders), sent encoded (`a%2Fb`) or not; the path is decoded once.
 
 mod cache;
 #[cfg(test)]
 mod fake;
+mod metrics;
 mod request;
 mod view;
 
@@ -22,7 +24,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use periscope_core::prompts::compose::{ResolveError, resolve};
 use periscope_core::prompts::{
@@ -65,9 +68,17 @@ impl From<ResolveError> for ApiError {
     }
 }
 
-/// Returns `store` behind the in-process prompt cache.
-pub(crate) fn cached(store: Arc<dyn PromptStore>) -> Arc<dyn PromptStore> {
-    Arc::new(CachedPromptStore::new(store))
+/// Returns `store` behind the in-process prompt cache, sharing invalidations through
+/// `shared` when several api processes serve the same prompts.
+pub(crate) fn cached(
+    store: Arc<dyn PromptStore>,
+    shared: Option<Arc<dyn periscope_core::cache::Cache>>,
+) -> Arc<dyn PromptStore> {
+    let cache = CachedPromptStore::new(store);
+    match shared {
+        Some(shared) => Arc::new(cache.with_shared(shared)),
+        None => Arc::new(cache),
+    }
 }
 
 /// Creates a version from a body, after checking that its references resolve.
@@ -187,14 +198,22 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /api/public/v2/prompts/{name}`: one version, by label (default `production`) or number.
+/// `GET /api/public/v2/prompts/{name}`: one version, by label (default `production`) or number;
+/// `GET /api/public/v2/prompts/{name}/metrics`: the prompt's per-version usage.
 pub(crate) async fn get_one(
     State(state): State<ApiState>,
     caller: Caller,
+    uri: Uri,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<PromptView>> {
+) -> Result<Response> {
     let query = QueryParams::parse(query.as_deref());
+    if let Some(prompt) = metrics::metrics_prompt_name(uri.path(), &name) {
+        let response =
+            metrics::prompt_metrics(state.traces.as_ref(), &caller.project_id, prompt, &query)
+                .await?;
+        return Ok(Json(response).into_response());
+    }
     let selector = parse_selector(&query)?;
     let resolve_references = query.boolean("resolve")?.unwrap_or(true);
     let view = read_prompt(
@@ -205,7 +224,7 @@ pub(crate) async fn get_one(
         resolve_references,
     )
     .await?;
-    Ok(Json(view))
+    Ok(Json(view).into_response())
 }
 
 /// `PATCH /api/public/v2/prompts/{name}/versions/{version}`: adds labels to a version.

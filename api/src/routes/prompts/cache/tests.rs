@@ -134,3 +134,39 @@ async fn a_read_that_overlaps_a_write_is_not_cached() {
         "the overlapping read must not have been cached"
     );
 }
+
+#[tokio::test]
+async fn a_write_through_another_process_is_seen_at_once_through_the_shared_cache() {
+    let inner = Arc::new(FakePromptStore::default());
+    let shared: Arc<dyn Cache> = Arc::new(periscope_core::cache::in_process::InProcessCache::new());
+    let reader = CachedPromptStore::new(inner.clone()).with_shared(shared.clone());
+    let writer = CachedPromptStore::new(inner.clone()).with_shared(shared);
+    let isolated = CachedPromptStore::new(inner.clone());
+    writer
+        .create_version(new_prompt("p", "qa", &["production"]))
+        .await
+        .unwrap();
+    for cache in [&reader, &isolated] {
+        let found = cache.get_by_label("p", "qa", "production").await.unwrap();
+        assert_eq!(version_of(found), Some(1));
+    }
+    // Version 2 takes the production label.
+    let mut second = new_prompt("p", "qa", &["production"]);
+    second.id = "p-qa-2".to_owned();
+    writer.create_version(second).await.unwrap();
+    // The reader shares the generation and drops its stale entry...
+    assert_eq!(
+        version_of(reader.get_by_label("p", "qa", "production").await.unwrap()),
+        Some(2)
+    );
+    // ...while a process without the shared cache serves it until the entry expires.
+    assert_eq!(
+        version_of(
+            isolated
+                .get_by_label("p", "qa", "production")
+                .await
+                .unwrap()
+        ),
+        Some(1)
+    );
+}
