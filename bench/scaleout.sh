@@ -17,6 +17,7 @@
 #   BENCH_DURATION=30s                 how long each run sends
 #   BENCH_PROTOCOLS="grpc http+gzip"   any of grpc, grpc+gzip, http, http+gzip
 #   BENCH_CONCURRENCY=16               requests in flight
+#   BENCH_GRPC_CONNECTIONS=4           HTTP/2 connections the gRPC load is spread over
 #   BENCH_SPANS_PER_REQUEST=100        spans per request
 #   BENCH_PIN=0                        CPU list for `taskset -c` of the ingester ("" = no pin)
 #   BENCH_RESULTS=FILE                 where the JSON lines go
@@ -31,6 +32,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 duration="${BENCH_DURATION:-30s}"
 read -r -a protocols <<< "${BENCH_PROTOCOLS:-grpc http+gzip}"
 concurrency="${BENCH_CONCURRENCY:-16}"
+grpc_connections="${BENCH_GRPC_CONNECTIONS:-4}"
 spans_per_request="${BENCH_SPANS_PER_REQUEST:-100}"
 pin="${BENCH_PIN-0}"
 mkdir -p "$cache/bench"
@@ -58,8 +60,8 @@ forget_run() {
     tansu="$(tansu_bin)"
     if [ -n "$tansu" ]; then
       for topic in periscope.ingest.v1 periscope.records.v1; do
-        "$tansu" topic delete "$namespace.$topic" --broker "tcp://${PERISCOPE__KAFKA__BROKERS}" \
-          >/dev/null 2>&1 || echo "could not delete topic $namespace.$topic" >&2
+        "$tansu" topic delete "$namespace$topic" --broker "tcp://${PERISCOPE__KAFKA__BROKERS%%,*}" \
+          >/dev/null 2>&1 || echo "could not delete topic $namespace$topic" >&2
       done
     fi
     namespace=""
@@ -102,7 +104,8 @@ for protocol in "${protocols[@]}"; do
   esac
   suffix="$(date +%s)$RANDOM"
   database="periscope_bench_$suffix"
-  namespace="bench-$suffix"
+  # The namespace is a plain prefix of topic and group names: end it with a separator.
+  namespace="bench-$suffix."
   psql -q "$postgres_admin" -c "CREATE DATABASE $database" >/dev/null
   label="ingest-$protocol-c$concurrency"
   step "$label: only \`periscope ingest\` (Kafka namespace $namespace, database $database)"
@@ -118,7 +121,7 @@ for protocol in "${protocols[@]}"; do
       -u PERISCOPE__S3__ENDPOINT "${pin_prefix[@]}" -- ingest
   step "$label: $duration, ingester pid $role_pid (load average $(load_average))"
   "$bench" load --http "$http_url" --grpc "$grpc_url" "${flags[@]}" --ingest-only \
-    --concurrency "$concurrency" --duration "$duration" --spans-per-request "$spans_per_request" \
+    --concurrency "$concurrency" --grpc-connections "$grpc_connections" --duration "$duration" --spans-per-request "$spans_per_request" \
     --public-key "$public_key" --secret-key "$secret_key" --server-pid "$role_pid" \
     "${observe[@]}" --label "$label" --json-out "$results" "$@" || echo "run $label failed" >&2
   stop_pid "$role_pid"

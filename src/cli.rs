@@ -34,6 +34,10 @@ pub(crate) enum Command {
     /// Re-emits a project's archived raw events of a time range into the pipeline
     /// (idempotent), e.g. to re-derive records after a mapping or price change.
     Replay(ReplayArgs),
+    /// Runs an evaluator over the history of a time range: shows the estimate, creates a
+    /// backfill in the meta store for the evals role to walk, and follows its progress
+    /// (Ctrl-C stops following; the backfill keeps running).
+    Backfill(BackfillArgs),
     /// Manages projects.
     Project {
         #[command(subcommand)]
@@ -166,4 +170,35 @@ pub(crate) struct ReplayArgs {
     /// End of the range, exclusive.
     #[arg(long, value_parser = crate::replay::parse_time)]
     pub(crate) to: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackfillArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// The evaluator to run.
+    #[arg(long)]
+    pub(crate) evaluator: String,
+    /// The evaluator's project (default: the project that has an evaluator with this id).
+    #[arg(long)]
+    pub(crate) project: Option<String>,
+    /// Start of the range (trace timestamp or observation start), RFC 3339 or a date,
+    /// inclusive.
+    #[arg(long, value_parser = crate::replay::parse_time)]
+    pub(crate) from: chrono::DateTime<chrono::Utc>,
+    /// End of the range, exclusive.
+    #[arg(long, value_parser = crate::replay::parse_time)]
+    pub(crate) to: chrono::DateTime<chrono::Utc>,
+    /// Print the estimate on stdout (`name: value` lines) and create nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Stop after this many judge calls.
+    #[arg(long)]
+    pub(crate) max_jobs: Option<u64>,
+    /// Stop once the estimated tokens would pass this.
+    #[arg(long)]
+    pub(crate) max_tokens: Option<u64>,
+    /// Stop once the estimated cost (USD) would pass this.
+    #[arg(long)]
+    pub(crate) max_cost_usd: Option<f64>,
 }

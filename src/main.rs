@@ -1,13 +1,14 @@
 //! The `periscope` binary: `periscope serve` runs every role in one process (on the embedded
 //! backends unless configured otherwise); `periscope ingest`, `process enrich`, `sink traces`
 //! and `api` run one role each against shared services; `periscope project` and
-//! `periscope key` manage access.
+//! `periscope key` manage access; `periscope replay` and `periscope backfill` re-run history.
 //!
 //! The binary only parses flags, loads configuration, wires roles together and shuts down;
 //! the logic lives in the library crates.
 
 mod admin;
 mod backends;
+mod backfill;
 mod cli;
 mod replay;
 mod roles;
@@ -59,6 +60,10 @@ fn main() -> ExitCode {
             Command::Replay(args) => {
                 telemetry_for_commands(&args.common);
                 replay::run(args).await
+            }
+            Command::Backfill(args) => {
+                telemetry_for_commands(&args.common);
+                backfill::run(args).await
             }
             Command::Project {
                 command: ProjectCommand::Create(args),

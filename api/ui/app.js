@@ -1,5 +1,6 @@
 // The app's hash router: #/login, #/traces[?filters], #/traces/{id}, #/sessions[/{id}],
-// #/prompts[/{name}]. Each page module exports `mount(main, route)`, which may return
+// #/prompts[/{name}], #/datasets[/{name}[/compare]], #/evaluators[/new|/{id}],
+// #/queues[/{id}], #/dashboard. Each page module exports `mount(main, route)`, which may return
 // `{ unmount, keys }` (keys: handlers for j, k, Enter, r, / and Escape).
 
 import { credentials, forget, project } from './api.js';
@@ -10,6 +11,10 @@ import * as traces from './traces.js';
 import * as trace from './trace.js';
 import * as sessions from './sessions.js';
 import * as prompts from './prompts.js';
+import * as datasets from './datasets.js';
+import * as evaluators from './evaluators.js';
+import * as queues from './queues.js';
+import * as dashboard from './dashboard.js';
 
 const main = document.getElementById('main');
 let current = null;
@@ -29,6 +34,10 @@ function pageFor(parts) {
     case 'traces': return parts.length > 1 ? trace : traces;
     case 'sessions': return sessions;
     case 'prompts': return prompts;
+    case 'datasets': return datasets;
+    case 'evaluators': return evaluators;
+    case 'queues': return queues;
+    case 'dashboard': return dashboard;
     default: return null;
   }
 }

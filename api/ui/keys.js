@@ -1,7 +1,9 @@
-// Keyboard navigation: "g t/s/p" switches section, "?" shows help, and j/k/Enter/r and
+// Keyboard navigation: "g t/s/p/d/e/q/m" switches section, "?" shows help, and j/k/Enter/r and
 // Escape go to the current page's handlers.
 
-const SECTIONS = { t: '#/traces', s: '#/sessions', p: '#/prompts' };
+const SECTIONS = {
+  t: '#/traces', s: '#/sessions', p: '#/prompts', d: '#/datasets', e: '#/evaluators', q: '#/queues', m: '#/dashboard',
+};
 
 function typing(target) {
   return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));

@@ -1,8 +1,9 @@
-// One trace: actions (share toggle and link, related filters), the trace view, and an
-// "annotate" form that adds a score through `POST /api/public/scores`.
+// One trace: actions (share toggle and link, related filters), the trace view, an
+// "annotate" form that adds a score through `POST /api/public/scores`, and "add to dataset".
 
 import { api, publicRead } from './api.js';
 import { copy, errorBox, h, loading, replace } from './dom.js';
+import { addToDatasetCard } from './dataset_add.js';
 import { traceView } from './trace_view.js';
 
 const SCORE_WAIT_MS = 10000;
@@ -136,7 +137,8 @@ export async function mount(main, route) {
     const trace = await api('/traces/' + encodeURIComponent(traceId));
     const shared = await isShared(trace);
     view = traceView(trace, { selectedId, onSelect: (id) => { selectedId = id; } });
-    replace(main, header(trace), shareControls(trace, shared), view.element, annotateForm(trace, view, render));
+    replace(main, header(trace), shareControls(trace, shared), view.element, annotateForm(trace, view, render),
+      addToDatasetCard(trace, view));
   };
   try {
     await render();

@@ -30,7 +30,8 @@ export function sleep(ms) {
 /** Returns compact JSON (or the text itself) in a height-limited cell. */
 export function jsonCell(value) {
   if (value === null || value === undefined) return h('span', { class: 'muted' }, '—');
-  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 1);
+  const compact = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'string' || compact.length <= 80 ? compact : JSON.stringify(value, null, 1);
   return h('pre', { class: 'cell-json', title: text.length > 400 ? 'Scroll for more' : null }, text);
 }
 

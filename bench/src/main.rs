@@ -3,6 +3,7 @@
 //! `load` sends realistic Langfuse-SDK GenAI spans over OTLP/gRPC or OTLP/HTTP and measures
 //! accepted throughput, request latency, pushback, ingest-to-queryable latency (marker traces
 //! polled on the read API), the drain after the load, and the server's memory and CPU.
+//! `query` measures trace-by-id and filtered-list latency of a loaded server.
 //! `prompts` measures prompt-fetch latency from the server's cache and from its store.
 //! `describe` prints the generated traffic's shape. See docs/benchmarks.md.
 
@@ -13,9 +14,11 @@ mod load;
 mod markers;
 #[cfg(test)]
 mod mock;
+mod phase;
 mod pool;
 mod procstat;
 mod prompts;
+mod query;
 mod report;
 mod spans;
 mod stats;
@@ -46,6 +49,8 @@ enum Command {
     Load(Box<LoadArgs>),
     /// Measures prompt-fetch latency, from the server's cache and from its store.
     Prompts(Box<PromptsArgs>),
+    /// Measures read latency of a loaded server: trace by id and filtered lists.
+    Query(Box<QueryArgs>),
     /// Prints the size of the generated spans and requests, and a sample request as JSON-ish text.
     Describe {
         /// Spans per request.
@@ -182,6 +187,40 @@ struct PromptsArgs {
     json_out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// Base URL of the server's HTTP listener.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    http: String,
+    /// Public key (Basic auth).
+    #[arg(long, env = "PERISCOPE_BENCH_PUBLIC_KEY")]
+    public_key: String,
+    /// Secret key (Basic auth).
+    #[arg(long, env = "PERISCOPE_BENCH_SECRET_KEY")]
+    secret_key: String,
+    /// Server process id: samples CPU and memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Pages of 100 traces sampled (spread over the list) for ids and filter values.
+    #[arg(long, default_value_t = 40)]
+    sample_pages: u64,
+    /// Reads in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Length of each phase, e.g. `20s`.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Open loop: reads per second (default: closed loop).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Name of the run in the report.
+    #[arg(long, default_value = "query")]
+    label: String,
+    /// Also append the report's JSON line to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -209,6 +248,25 @@ fn main() -> anyhow::Result<()> {
             let json_out = config.json_out.clone();
             let report = runtime()?.block_on(prompts::run(config))?;
             emit(&report.to_text(), &report.to_json(), json_out.as_deref())
+        }
+        Command::Query(args) => {
+            if args.concurrency == 0 || args.rate.is_some_and(|rate| rate.is_nan() || rate <= 0.0) {
+                bail!("--concurrency must be at least 1 and --rate a positive number");
+            }
+            let config = query::QueryConfig {
+                label: args.label,
+                http: args.http,
+                public_key: args.public_key,
+                secret_key: args.secret_key,
+                server_pid: args.server_pid,
+                sample_pages: args.sample_pages,
+                concurrency: args.concurrency,
+                duration: args.duration,
+                rate: args.rate,
+                json_out: args.json_out,
+            };
+            let report = runtime()?.block_on(query::run(config))?;
+            emit(&report.to_text(), &report.to_json(), report.json_out())
         }
         Command::Load(args) => {
             let config = load_config(args)?;

@@ -2,6 +2,9 @@
 //!
 //! Implementations: SQLite (embedded, in `periscope-sinks`) and ClickHouse (scale-out).
 
+mod aggregates;
+mod metrics_query;
+
 use std::fmt::Debug;
 
 use async_trait::async_trait;
@@ -11,6 +14,16 @@ use crate::error::BackendResult;
 use crate::model::{
     DailyMetrics, Level, ObservationRecord, ObservationType, Page, Record, ScoreDataType,
     ScoreRecord, ScoreSource, Session, Trace,
+};
+
+pub use aggregates::{
+    PromptMetricsFilter, PromptVersionMetrics, PromptVersionScore, ScoreSummary, SessionMetrics,
+    assemble_prompt_metrics, prompt_usage_query,
+};
+pub use metrics_query::{
+    Aggregation, FieldCondition, Granularity, Measure, MetricSpec, MetricsCondition, MetricsField,
+    MetricsOrder, MetricsQuery, MetricsRow, MetricsView, OrderKey, Percentile, compare_rows,
+    percentile,
 };
 
 /// What a write did.
@@ -225,4 +238,30 @@ pub trait TraceStore: Send + Sync + Debug + 'static {
         filter: &MetricsFilter,
         page: PageRequest,
     ) -> BackendResult<Page<DailyMetrics>>;
+
+    /// Runs a metrics query (`GET /v2/metrics`): rows of the view grouped by the query's
+    /// dimensions and time bucket, ordered as [`compare_rows`], at most `row_limit` of them.
+    /// The query must have passed [`MetricsQuery::validate`].
+    async fn query_metrics(
+        &self,
+        project_id: &str,
+        query: &MetricsQuery,
+    ) -> BackendResult<Vec<MetricsRow>>;
+
+    /// Returns the totals of those of `session_ids` that exist, in one grouped read (not one
+    /// per session), ordered by session id.
+    async fn session_metrics(
+        &self,
+        project_id: &str,
+        session_ids: &[String],
+    ) -> BackendResult<Vec<SessionMetrics>>;
+
+    /// Returns the usage of each version of prompt `prompt_name` by the observations that
+    /// name it, newest version first.
+    async fn prompt_version_metrics(
+        &self,
+        project_id: &str,
+        prompt_name: &str,
+        filter: &PromptMetricsFilter,
+    ) -> BackendResult<Vec<PromptVersionMetrics>>;
 }

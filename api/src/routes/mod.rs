@@ -8,6 +8,7 @@ pub(crate) mod datasets;
 pub(crate) mod evaluators;
 pub(crate) mod health;
 pub(crate) mod metrics;
+pub(crate) mod metrics_v2;
 pub(crate) mod models;
 pub(crate) mod observations;
 pub(crate) mod projects;

@@ -21,7 +21,8 @@ macro_rules! asset {
     };
 }
 
-/// The single-page app's shell (login, traces, sessions, prompts).
+/// The single-page app's shell (login, traces, sessions, prompts, datasets, evaluators, queues,
+/// dashboard).
 pub(crate) const APP_HTML: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// The public share page's shell (no login).
@@ -42,6 +43,19 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("trace.js", JS),
     asset!("sessions.js", JS),
     asset!("prompts.js", JS),
+    asset!("widgets.js", JS),
+    asset!("datasets.js", JS),
+    asset!("run_data.js", JS),
+    asset!("compare.js", JS),
+    asset!("dataset_add.js", JS),
+    asset!("evaluators.js", JS),
+    asset!("evaluator_form.js", JS),
+    asset!("eval_paths.js", JS),
+    asset!("backfills.js", JS),
+    asset!("queues.js", JS),
+    asset!("charts.js", JS),
+    asset!("dashboard.js", JS),
+    asset!("dashboard_data.js", JS),
     asset!("keys.js", JS),
     asset!("share.js", JS),
     asset!("theme.js", JS),

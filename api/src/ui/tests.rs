@@ -141,3 +141,21 @@ fn no_page_relies_on_inline_code_or_styles_that_the_policy_blocks() {
         );
     }
 }
+
+#[test]
+fn every_file_in_the_ui_folder_is_embedded() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.ends_with(".html"))
+        .collect();
+    names.sort();
+    for name in &names {
+        assert!(
+            assets::find(name).is_some(),
+            "api/ui/{name} is not in assets::ASSETS, so the binary does not serve it"
+        );
+    }
+    assert!(names.len() >= ASSETS.len(), "{names:?}");
+}

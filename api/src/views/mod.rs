@@ -5,11 +5,14 @@
 //! `environment` defaults to `default`; metadata values stored as JSON text are decoded.
 
 pub(crate) mod dataset;
+pub(crate) mod metrics_v2;
 pub(crate) mod model;
 pub(crate) mod observation;
 pub(crate) mod observation_v2;
+pub(crate) mod prompt_metrics;
 pub(crate) mod score;
 pub(crate) mod session;
+pub(crate) mod session_metrics;
 pub(crate) mod trace;
 
 use std::collections::BTreeMap;

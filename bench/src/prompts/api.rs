@@ -7,6 +7,7 @@ use http_body_util::{BodyExt as _, Full};
 use serde_json::Value;
 
 use crate::client::{HttpClient, http_client};
+use crate::phase::Target;
 use crate::prompts::corpus::FetchKey;
 
 /// Calls `/api/public/v2/prompts` with Basic auth; cheap to clone.
@@ -66,7 +67,7 @@ impl PromptApi {
     }
 
     /// Fetches `key` and checks that the answer is the version it names.
-    pub(crate) async fn fetch(&self, key: &FetchKey) -> Result<(), FetchError> {
+    pub(crate) async fn fetch_prompt(&self, key: &FetchKey) -> Result<(), FetchError> {
         let (status, body) = self
             .call(Method::GET, &key.path, Bytes::new())
             .await
@@ -75,6 +76,14 @@ impl PromptApi {
             return Err(format!("http {}", status.as_u16()));
         }
         check_answer(&body, key)
+    }
+}
+
+impl Target for PromptApi {
+    type Key = FetchKey;
+
+    fn fetch(&self, key: &FetchKey) -> impl Future<Output = Result<(), FetchError>> + Send {
+        self.fetch_prompt(key)
     }
 }
 

@@ -173,20 +173,6 @@ impl Corpus {
     }
 }
 
-/// Shuffles `items` deterministically from `seed` (Fisher–Yates over SplitMix64).
-pub(crate) fn shuffle<T>(items: &mut [T], seed: u64) {
-    let mut state = seed;
-    for last in (1..items.len()).rev() {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let other = (z % (last as u64 + 1)) as usize;
-        items.swap(last, other);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -266,14 +252,5 @@ mod tests {
             corpus.hot_keys(1)[1].path,
             "/api/public/v2/prompts/bench-7%2Fchat-00001?version=4"
         );
-    }
-
-    #[test]
-    fn shuffle_permutes() {
-        let mut items: Vec<u32> = (0..1000).collect();
-        shuffle(&mut items, 42);
-        assert_ne!(items, (0..1000).collect::<Vec<_>>());
-        items.sort_unstable();
-        assert_eq!(items, (0..1000).collect::<Vec<_>>());
     }
 }

@@ -22,7 +22,6 @@
 
 mod api;
 mod corpus;
-mod phase;
 mod report;
 
 use std::io::Write as _;
@@ -36,11 +35,11 @@ use tokio::task::JoinSet;
 
 use crate::client::basic_auth;
 use crate::flag::StopFlag;
+use crate::phase::{KeyOrder, PhasePlan, PhaseStats, run_phase, shuffle};
 use crate::pool::unix_now_ns;
 use crate::procstat::{self, MemorySummary};
 use crate::prompts::api::PromptApi;
-use crate::prompts::corpus::{Corpus, FetchKey, shuffle};
-use crate::prompts::phase::{KeyOrder, PhasePlan, PhaseStats, run_phase};
+use crate::prompts::corpus::{Corpus, FetchKey};
 pub(crate) use crate::prompts::report::PromptsReport;
 
 /// Settings of one `prompts` run.
@@ -122,7 +121,7 @@ pub(crate) async fn run(config: PromptsConfig) -> anyhow::Result<PromptsReport> 
     let mut hot: Vec<FetchKey> = (0..config.hot).flat_map(|i| corpus.hot_keys(i)).collect();
     shuffle(&mut hot, run_id);
     for key in &hot {
-        api.fetch(key)
+        api.fetch_prompt(key)
             .await
             .map_err(|error| anyhow::anyhow!("warm-up fetch of {} failed: {error}", key.path))?;
     }
@@ -170,7 +169,7 @@ pub(crate) async fn run(config: PromptsConfig) -> anyhow::Result<PromptsReport> 
 /// Runs one phase, with `writer` invalidating the cache meanwhile if given.
 async fn measure(
     api: &PromptApi,
-    plan: &PhasePlan,
+    plan: &PhasePlan<FetchKey>,
     server_pid: Option<u32>,
     writer: Option<Invalidator>,
 ) -> (&'static str, usize, PhaseStats) {

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::phase::{PhaseStats, describe_ms};
 use crate::procstat::MemorySummary;
-use crate::prompts::phase::PhaseStats;
 use crate::prompts::{CreateStats, PromptsConfig};
 use crate::stats::{Percentiles, round};
 
@@ -24,37 +24,13 @@ pub(crate) struct PromptsReport {
     pub(crate) load_average_start: Option<[f64; 3]>,
 }
 
-fn per_second(count: usize, stats: &PhaseStats) -> f64 {
-    count as f64 / stats.window.as_secs_f64().max(1e-3)
-}
-
-fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
-}
-
 impl PromptsReport {
     /// Returns the JSON line.
     pub(crate) fn to_json(&self) -> Value {
         let phases: Vec<Value> = self
             .phases
             .iter()
-            .map(|(name, keys, stats)| {
-                json!({
-                    "phase": name,
-                    "keys": keys,
-                    "ok": stats.latencies_us.len(),
-                    "requests_per_s": per_second(stats.latencies_us.len(), stats).round(),
-                    "latency_ms": Percentiles::to_json(Percentiles::from_micros(&stats.latencies_us)),
-                    "failures": stats.failures,
-                    "generator_skipped": stats.skipped,
-                    "keys_exhausted": stats.exhausted,
-                    "window_s": round(stats.window.as_secs_f64()),
-                    "server_cpu_cores": stats.server_cores.map(round2),
-                    "harness_cpu_cores": stats.harness_cores.map(round2),
-                    "load_average_end": stats.load_average,
-                    "invalidations": stats.invalidations,
-                })
-            })
+            .map(|(name, keys, stats)| stats.to_json(name, *keys))
             .collect();
         let c = &self.config;
         let memory = (self.memory.samples > 0).then(|| {
@@ -100,34 +76,10 @@ impl PromptsReport {
             "create      {} versions in {:.1} s | {}",
             self.create.versions,
             self.create.elapsed.as_secs_f64(),
-            describe(Percentiles::from_micros(&self.create.latencies_us)),
+            describe_ms(Percentiles::from_micros(&self.create.latencies_us)),
         );
         for (name, keys, stats) in &self.phases {
-            let failed: u64 = stats.failures.values().sum();
-            let mut notes = String::new();
-            if failed > 0 {
-                let _ = write!(notes, " {:?}", stats.failures);
-            }
-            if stats.exhausted {
-                let _ = write!(notes, " | all {keys} keys used");
-            }
-            if stats.skipped > 0 {
-                let _ = write!(notes, " | {} ticks skipped", stats.skipped);
-            }
-            if stats.invalidations > 0 {
-                let _ = write!(notes, " | {} cache-dropping writes", stats.invalidations);
-            }
-            let _ = writeln!(
-                text,
-                "{name:<11} {} | {:.0} req/s over {:.1} s | failed {failed}{notes} | server {} \
-                 cores, harness {} | load average {}",
-                describe(Percentiles::from_micros(&stats.latencies_us)),
-                per_second(stats.latencies_us.len(), stats),
-                stats.window.as_secs_f64(),
-                cores(stats.server_cores),
-                cores(stats.harness_cores),
-                load(stats.load_average),
-            );
+            let _ = writeln!(text, "{}", stats.to_line(name, *keys));
         }
         if self.memory.samples > 0 {
             let _ = writeln!(
@@ -141,22 +93,8 @@ impl PromptsReport {
     }
 }
 
-fn cores(value: Option<f64>) -> String {
-    value.map_or("-".to_owned(), |v| format!("{v:.2}"))
-}
-
 fn load(value: Option<[f64; 3]>) -> String {
     value.map_or("-".to_owned(), |[one, five, fifteen]| {
         format!("{one:.2} {five:.2} {fifteen:.2}")
     })
-}
-
-fn describe(summary: Option<Percentiles>) -> String {
-    match summary {
-        Some(s) => format!(
-            "p50 {:.2} ms | p90 {:.2} ms | p99 {:.2} ms | max {:.1} ms (n={})",
-            s.p50, s.p90, s.p99, s.max, s.count
-        ),
-        None => "no samples".to_owned(),
-    }
 }

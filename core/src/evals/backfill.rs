@@ -9,6 +9,7 @@
 mod estimate;
 mod model;
 mod pager;
+mod plan;
 
 pub use estimate::{
     COMPLETION_TOKENS_PER_JOB, EstimateInput, SAMPLE_TARGETS, estimate, estimate_prompt_tokens,
@@ -17,4 +18,5 @@ pub use model::{
     BUDGET_REACHED, Backfill, BackfillBudget, BackfillEstimate, BackfillProgress, BackfillState,
     backfill_origin,
 };
+pub use plan::{BackfillRequest, PlanError, plan_backfill};
 pub use pager::{BackfillCursor, TargetPage, TargetScope, count_targets, next_page};

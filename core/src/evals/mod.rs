@@ -6,6 +6,7 @@
 //! evaluators) and the processors (which match, sample and judge) apply the same ones.
 //! See docs/adr/0013-evaluators.md.
 
+pub mod backfill;
 mod builtin;
 mod cipher;
 mod connection;

@@ -5,6 +5,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::backfill::{Backfill, BackfillProgress, BackfillState};
 use super::builtin::builtin_template;
 use super::connection::LlmConnection;
 use super::evaluator::Evaluator;
@@ -103,6 +104,20 @@ pub trait EvalStore: Send + Sync + Debug + 'static {
         origin: &str,
     ) -> BackendResult<JobRegistration>;
 
+    /// Registers many jobs from one `origin` like [`EvalStore::register_job`] (each with its
+    /// status), answering in the same order; backfills register a page at a time with it.
+    async fn register_jobs(
+        &self,
+        jobs: &[(EvalJob, JobStatus)],
+        origin: &str,
+    ) -> BackendResult<Vec<JobRegistration>> {
+        let mut registrations = Vec::with_capacity(jobs.len());
+        for (job, status) in jobs {
+            registrations.push(self.register_job(job, *status, origin).await?);
+        }
+        Ok(registrations)
+    }
+
     /// Claims a queued job, or a running one whose lease ended before `now`, until
     /// `lease_until`.
     async fn claim_job(
@@ -136,6 +151,66 @@ pub trait EvalStore: Send + Sync + Debug + 'static {
 
     /// Returns an evaluator's funnel counts over all its versions.
     async fn funnel(&self, project_id: &str, evaluator_id: &str) -> BackendResult<Funnel>;
+
+    /// Stores a new backfill.
+    async fn create_backfill(&self, backfill: &Backfill) -> BackendResult<()>;
+
+    /// Returns one backfill of the project.
+    async fn get_backfill(&self, project_id: &str, id: &str) -> BackendResult<Option<Backfill>>;
+
+    /// Returns a page of an evaluator's backfills, newest first.
+    async fn list_backfills(
+        &self,
+        project_id: &str,
+        evaluator_id: &str,
+        page: PageRequest,
+    ) -> BackendResult<Page<Backfill>>;
+
+    /// Moves a backfill that is in one of `from` to `to` with `reason`; returns whether it
+    /// moved. The lease is left alone: the worker holding it sees the new state when it saves
+    /// its page, and releases it.
+    async fn transition_backfill(
+        &self,
+        project_id: &str,
+        id: &str,
+        from: &[BackfillState],
+        to: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool>;
+
+    /// Claims the oldest pending or running backfill of any project whose lease is free or
+    /// ended before `now`, for `owner` until `lease_until`; it becomes running.
+    async fn claim_backfill(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<Backfill>>;
+
+    /// Saves the progress of a backfill that `owner` holds and returns its state: while it is
+    /// running the lease is extended to `lease_until`, otherwise (paused or cancelled meanwhile)
+    /// the lease is released. `None` (nothing saved) when `owner` no longer holds it (another
+    /// worker claimed it after the lease ended).
+    async fn save_backfill_progress(
+        &self,
+        id: &str,
+        owner: &str,
+        progress: &BackfillProgress,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<BackfillState>>;
+
+    /// Ends a running backfill that `owner` holds with `state` (`Completed` or `Failed`) and
+    /// `reason`; returns whether it did.
+    async fn finish_backfill(
+        &self,
+        id: &str,
+        owner: &str,
+        state: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool>;
 }
 
 /// Returns template `name` for a project: a built-in one (their names are reserved), else the

@@ -3,6 +3,7 @@
 //! driven by the shared `run_processor` runner. See docs/adr/0013-evaluators.md.
 
 mod answer;
+pub mod backfill;
 mod judge;
 mod runner;
 mod scheduler;
@@ -113,12 +114,19 @@ pub fn runner_processor(
     })
 }
 
-/// Runs the scheduler and the runner until `cancel` fires (both finish their batch first).
+/// Runs the scheduler, the runner and the backfill worker until `cancel` fires (each
+/// finishes its batch or page first).
 pub async fn run(deps: EvalDeps, stats: EvalStats, cancel: CancellationToken) -> BackendResult<()> {
     let settings = deps.settings.clone();
     deps.log.ensure_topic(topics::EVAL_JOBS).await?;
     let scheduler = SchedulerProcessor::new(deps.store.clone(), settings.evaluator_refresh);
     let runner = runner_processor(&deps, cancel.clone())?;
+    let backfills = backfill::BackfillWorker::new(
+        deps.store.clone(),
+        deps.traces.clone(),
+        deps.log.clone(),
+        backfill::BackfillSettings::default(),
+    );
     let config = |group: &str, batch: usize| RunnerConfig {
         group: group.to_owned(),
         batch_max_records: batch,
@@ -127,7 +135,7 @@ pub async fn run(deps: EvalDeps, stats: EvalStats, cancel: CancellationToken) ->
     };
     // The runner writes its score events itself (before recording the job as done), so its
     // output topic only ever receives nothing.
-    let (scheduled, ran) = tokio::join!(
+    let (scheduled, ran, backfilled) = tokio::join!(
         run_processor(
             deps.log.clone(),
             scheduler,
@@ -144,8 +152,9 @@ pub async fn run(deps: EvalDeps, stats: EvalStats, cancel: CancellationToken) ->
             topics::INGEST,
             config(RUNNER_GROUP, settings.runner_batch),
             stats.runner,
-            cancel,
+            cancel.clone(),
         ),
+        backfills.run(cancel),
     );
-    scheduled.and(ran)
+    scheduled.and(ran).and(backfilled)
 }

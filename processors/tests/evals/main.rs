@@ -5,6 +5,12 @@
 //! Every module is `cfg(test)` so that its fixtures count as test code (they may unwrap).
 
 #[cfg(test)]
+mod backfill;
+#[cfg(test)]
+mod backfill_harness;
+#[cfg(test)]
+mod backfill_scale;
+#[cfg(test)]
 mod dedup;
 #[cfg(test)]
 mod failures;

@@ -10,13 +10,16 @@ use periscope_core::model::{
     DailyMetrics, ObservationRecord, Page, Record, ScoreRecord, Session, Trace,
 };
 use periscope_core::store::{
-    MetricsFilter, ObservationCursor, ObservationFilter, PageRequest, ScoreFilter, SessionFilter,
+    MetricsFilter, MetricsQuery, MetricsRow, ObservationCursor, ObservationFilter, PageRequest,
+    PromptMetricsFilter, PromptVersionMetrics, ScoreFilter, SessionFilter, SessionMetrics,
     TraceFilter, TraceStore, WriteSummary,
 };
 
 use super::connect::{ch_error, connect};
 use super::migrate;
-use super::read::{metrics, observations, scores, sessions, traces};
+use super::read::{
+    metrics, metrics_query, observations, prompt_metrics, scores, session_metrics, sessions, traces,
+};
 use super::write::{self, Writer};
 
 /// Traces, observations and scores in one ClickHouse database.
@@ -163,5 +166,30 @@ impl TraceStore for ClickHouseTraceStore {
         page: PageRequest,
     ) -> BackendResult<Page<DailyMetrics>> {
         metrics::daily_metrics(&self.client, project_id, filter, page).await
+    }
+
+    async fn query_metrics(
+        &self,
+        project_id: &str,
+        query: &MetricsQuery,
+    ) -> BackendResult<Vec<MetricsRow>> {
+        metrics_query::query_metrics(&self.client, project_id, query).await
+    }
+
+    async fn session_metrics(
+        &self,
+        project_id: &str,
+        session_ids: &[String],
+    ) -> BackendResult<Vec<SessionMetrics>> {
+        session_metrics::session_metrics(&self.client, project_id, session_ids).await
+    }
+
+    async fn prompt_version_metrics(
+        &self,
+        project_id: &str,
+        prompt_name: &str,
+        filter: &PromptMetricsFilter,
+    ) -> BackendResult<Vec<PromptVersionMetrics>> {
+        prompt_metrics::prompt_version_metrics(&self.client, project_id, prompt_name, filter).await
     }
 }

@@ -361,4 +361,42 @@ pub const META_MIGRATIONS: &[Migration] = &[
                 ON eval_jobs (project_id, evaluator_id, status, created_at)",
         ],
     },
+    Migration {
+        version: 8,
+        name: "create eval backfills",
+        statements: &[
+            // One row per backfill of an evaluator over a time range; `cursor` is where the
+            // walk continues, saved after every page by the worker holding the lease.
+            "CREATE TABLE IF NOT EXISTS eval_backfills (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL,
+                evaluator_id TEXT NOT NULL,
+                evaluator_version BIGINT NOT NULL,
+                from_time BIGINT NOT NULL,
+                to_time BIGINT NOT NULL,
+                filter JSONB NOT NULL,
+                budget JSONB NOT NULL,
+                estimate JSONB NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT,
+                cursor JSONB,
+                total BIGINT NOT NULL,
+                done BIGINT NOT NULL,
+                matched BIGINT NOT NULL,
+                emitted BIGINT NOT NULL,
+                skipped BIGINT NOT NULL,
+                active_ms BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_until BIGINT,
+                created_at BIGINT NOT NULL,
+                started_at BIGINT,
+                updated_at BIGINT NOT NULL,
+                finished_at BIGINT
+            )",
+            "CREATE INDEX IF NOT EXISTS eval_backfills_evaluator
+                ON eval_backfills (project_id, evaluator_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS eval_backfills_state
+                ON eval_backfills (state, created_at)",
+        ],
+    },
 ];

@@ -559,4 +559,42 @@ pub(crate) const META_MIGRATIONS: &[Migration] = &[
                 ON eval_jobs (project_id, evaluator_id, status, created_at)",
         ],
     },
+    Migration {
+        version: 8,
+        name: "create eval backfills",
+        statements: &[
+            // One row per backfill of an evaluator over a time range. `filter`, `budget`,
+            // `estimate` and `cursor` are JSON; `cursor` is where the walk continues, saved
+            // after every page by the worker holding the lease (`lease_owner`, `lease_until`).
+            "CREATE TABLE eval_backfills (
+                id TEXT PRIMARY KEY,
+                project_id TEXT NOT NULL,
+                evaluator_id TEXT NOT NULL,
+                evaluator_version INTEGER NOT NULL,
+                from_time INTEGER NOT NULL,
+                to_time INTEGER NOT NULL,
+                filter TEXT NOT NULL,
+                budget TEXT NOT NULL,
+                estimate TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT,
+                cursor TEXT,
+                total INTEGER NOT NULL,
+                done INTEGER NOT NULL,
+                matched INTEGER NOT NULL,
+                emitted INTEGER NOT NULL,
+                skipped INTEGER NOT NULL,
+                active_ms INTEGER NOT NULL,
+                lease_owner TEXT,
+                lease_until INTEGER,
+                created_at INTEGER NOT NULL,
+                started_at INTEGER,
+                updated_at INTEGER NOT NULL,
+                finished_at INTEGER
+            ) STRICT",
+            "CREATE INDEX eval_backfills_evaluator
+                ON eval_backfills (project_id, evaluator_id, created_at)",
+            "CREATE INDEX eval_backfills_state ON eval_backfills (state, created_at)",
+        ],
+    },
 ];

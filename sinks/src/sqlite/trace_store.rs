@@ -8,12 +8,15 @@ use periscope_core::model::{
     DailyMetrics, ObservationRecord, Page, Record, ScoreRecord, Session, Trace,
 };
 use periscope_core::store::{
-    MetricsFilter, ObservationCursor, ObservationFilter, PageRequest, ScoreFilter, SessionFilter,
+    MetricsFilter, MetricsQuery, MetricsRow, ObservationCursor, ObservationFilter, PageRequest,
+    PromptMetricsFilter, PromptVersionMetrics, ScoreFilter, SessionFilter, SessionMetrics,
     TraceFilter, TraceStore, WriteSummary,
 };
 
 use super::connect::{Durability, Pools, open_pools, ping};
-use super::read::{metrics, observations, scores, sessions, traces};
+use super::read::{
+    metrics, metrics_query, observations, prompt_metrics, scores, session_metrics, sessions, traces,
+};
 use super::schema::TRACE_MIGRATIONS;
 use super::{migrate, write};
 
@@ -142,5 +145,31 @@ impl TraceStore for SqliteTraceStore {
         page: PageRequest,
     ) -> BackendResult<Page<DailyMetrics>> {
         metrics::daily_metrics(&self.pools.reader, project_id, filter, page).await
+    }
+
+    async fn query_metrics(
+        &self,
+        project_id: &str,
+        query: &MetricsQuery,
+    ) -> BackendResult<Vec<MetricsRow>> {
+        metrics_query::query_metrics(&self.pools.reader, project_id, query).await
+    }
+
+    async fn session_metrics(
+        &self,
+        project_id: &str,
+        session_ids: &[String],
+    ) -> BackendResult<Vec<SessionMetrics>> {
+        session_metrics::session_metrics(&self.pools.reader, project_id, session_ids).await
+    }
+
+    async fn prompt_version_metrics(
+        &self,
+        project_id: &str,
+        prompt_name: &str,
+        filter: &PromptMetricsFilter,
+    ) -> BackendResult<Vec<PromptVersionMetrics>> {
+        prompt_metrics::prompt_version_metrics(&self.pools.reader, project_id, prompt_name, filter)
+            .await
     }
 }

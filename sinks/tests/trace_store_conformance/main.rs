@@ -13,9 +13,15 @@ mod experiments;
 #[cfg(test)]
 mod metrics;
 #[cfg(test)]
+mod metrics_query;
+#[cfg(test)]
 mod observations;
 #[cfg(test)]
+mod prompt_metrics;
+#[cfg(test)]
 mod scores;
+#[cfg(test)]
+mod session_metrics;
 #[cfg(test)]
 mod sessions;
 #[cfg(test)]

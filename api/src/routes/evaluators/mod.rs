@@ -4,11 +4,14 @@
 //!   `PERISCOPE_ENCRYPTION_KEY` and only ever shown as a masked preview;
 //! - `/evaluator-templates`: judge prompts, built-in and per project, versioned by name;
 //! - `/evaluators`: what to judge, how often and with which model; every `PATCH` is a new
-//!   version; `/evaluators/{id}/funnel` and `/evaluators/{id}/jobs` show what happened.
+//!   version; `/evaluators/{id}/funnel` and `/evaluators/{id}/jobs` show what happened;
+//! - `/evaluators/{id}/backfills`: the evaluator over history, estimated first, with
+//!   progress, pause, resume and cancel.
 //!
 //! Handlers are thin: the logic functions take the [`EvalServices`] and the caller's project,
 //! so tests run them against a real store without a whole server.
 
+mod backfills;
 mod connections;
 mod crud;
 mod jobs;
@@ -17,7 +20,7 @@ mod templates;
 mod tests;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use periscope_core::evals::EvalServices;
 use serde::de::DeserializeOwned;
@@ -51,6 +54,26 @@ pub(crate) fn router() -> Router<ApiState> {
         )
         .route("/api/public/evaluators/{id}/funnel", get(jobs::funnel))
         .route("/api/public/evaluators/{id}/jobs", get(jobs::list))
+        .route(
+            "/api/public/evaluators/{id}/backfills",
+            get(backfills::list).post(backfills::create),
+        )
+        .route(
+            "/api/public/evaluators/{id}/backfills/{backfill_id}",
+            get(backfills::get_one),
+        )
+        .route(
+            "/api/public/evaluators/{id}/backfills/{backfill_id}/pause",
+            post(backfills::pause),
+        )
+        .route(
+            "/api/public/evaluators/{id}/backfills/{backfill_id}/resume",
+            post(backfills::resume),
+        )
+        .route(
+            "/api/public/evaluators/{id}/backfills/{backfill_id}/cancel",
+            post(backfills::cancel),
+        )
 }
 
 /// Returns the evaluator services, or why this server has none.

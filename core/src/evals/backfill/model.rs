@@ -77,25 +77,27 @@ pub struct BackfillBudget {
 }
 
 impl BackfillBudget {
-    /// Returns whether one more job fits after `emitted` jobs, each estimated at
-    /// `tokens_per_job` tokens and `cost_per_job` USD.
-    pub fn allows_another(
+    /// Returns how many more jobs fit after `emitted` jobs, each estimated at
+    /// `tokens_per_job` tokens and `cost_per_job` USD; `None` when nothing limits them.
+    pub fn remaining_jobs(
         &self,
         emitted: u64,
         tokens_per_job: u64,
         cost_per_job: Option<f64>,
-    ) -> bool {
-        let next = emitted.saturating_add(1);
-        let jobs_fit = self.max_jobs.is_none_or(|max| next <= max);
-        let tokens_fit = self
+    ) -> Option<u64> {
+        let by_tokens = self
             .max_tokens
-            .is_none_or(|max| next.saturating_mul(tokens_per_job) <= max);
-        // An unpriced model cannot be held to a cost budget: it fits (the estimate says so).
-        let cost_fit = match (self.max_cost_usd, cost_per_job) {
-            (Some(max), Some(cost)) => next as f64 * cost <= max + f64::EPSILON,
-            _ => true,
+            .map(|max| max.checked_div(tokens_per_job).unwrap_or(u64::MAX));
+        // An unpriced model cannot be held to a cost budget (the estimate says it is unpriced).
+        let by_cost = match (self.max_cost_usd, cost_per_job) {
+            (Some(max), Some(cost)) if cost > 0.0 => Some((max / cost + 1e-9).floor() as u64),
+            _ => None,
         };
-        jobs_fit && tokens_fit && cost_fit
+        [self.max_jobs, by_tokens, by_cost]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|allowed| allowed.saturating_sub(emitted))
     }
 }
 

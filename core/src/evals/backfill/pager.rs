@@ -172,38 +172,46 @@ pub async fn next_page(
     limit: u64,
 ) -> BackendResult<TargetPage> {
     let limit = limit.max(1);
-    match cursor {
-        Some(BackfillCursor::End) => Ok(TargetPage {
+    if scope.walks_traces() {
+        let (start, visited) = match cursor {
+            None => (scope.from, 0),
+            Some(BackfillCursor::Trace {
+                timestamp,
+                visited_at_timestamp,
+            }) => ((*timestamp).max(scope.from), *visited_at_timestamp),
+            Some(BackfillCursor::End) => return Ok(TargetPage::end()),
+            Some(other) => return Err(cursor_mismatch(other, scope)),
+        };
+        return trace_page(traces, scope, start, visited, limit).await;
+    }
+    let after = match cursor {
+        None => None,
+        Some(BackfillCursor::Observation { start_time, id }) => Some(ObservationCursor {
+            start_time: *start_time,
+            id: id.clone(),
+        }),
+        Some(BackfillCursor::End) => return Ok(TargetPage::end()),
+        Some(other) => return Err(cursor_mismatch(other, scope)),
+    };
+    observation_page(traces, scope, after.as_ref(), limit).await
+}
+
+impl TargetPage {
+    fn end() -> Self {
+        Self {
             records: Vec::new(),
             next: BackfillCursor::End,
-        }),
-        None | Some(BackfillCursor::Trace { .. }) if scope.walks_traces() => {
-            let (start, visited) = match cursor {
-                Some(BackfillCursor::Trace {
-                    timestamp,
-                    visited_at_timestamp,
-                }) => ((*timestamp).max(scope.from), *visited_at_timestamp),
-                _ => (scope.from, 0),
-            };
-            trace_page(traces, scope, start, visited, limit).await
         }
-        None | Some(BackfillCursor::Observation { .. }) if !scope.walks_traces() => {
-            let after = match cursor {
-                Some(BackfillCursor::Observation { start_time, id }) => Some(ObservationCursor {
-                    start_time: *start_time,
-                    id: id.clone(),
-                }),
-                _ => None,
-            };
-            observation_page(traces, scope, after.as_ref(), limit).await
-        }
-        Some(other) => Err(BackendError::Invalid {
-            backend: "backfill",
-            message: format!(
-                "cursor {other:?} does not walk {} targets",
-                scope.target.kind()
-            ),
-        }),
+    }
+}
+
+fn cursor_mismatch(cursor: &BackfillCursor, scope: &TargetScope) -> BackendError {
+    BackendError::Invalid {
+        backend: "backfill",
+        message: format!(
+            "cursor {cursor:?} does not walk {} targets",
+            scope.target.kind()
+        ),
     }
 }
 

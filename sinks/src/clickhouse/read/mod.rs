@@ -4,8 +4,11 @@
 
 pub(crate) mod derived;
 pub(crate) mod metrics;
+pub(crate) mod metrics_query;
 pub(crate) mod observations;
+pub(crate) mod prompt_metrics;
 pub(crate) mod scores;
+pub(crate) mod session_metrics;
 pub(crate) mod sessions;
 pub(crate) mod traces;
 

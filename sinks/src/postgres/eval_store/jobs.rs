@@ -89,6 +89,57 @@ pub(super) async fn register(
     })
 }
 
+/// Registers a page of jobs in one transaction (one commit instead of one per job). Under
+/// read committed each statement sees rows committed before it, as `register` relies on.
+pub(super) async fn register_many(
+    pool: &PgPool,
+    jobs: &[(EvalJob, JobStatus)],
+    origin: &str,
+) -> BackendResult<Vec<JobRegistration>> {
+    let mut transaction = pool
+        .begin()
+        .await
+        .map_err(|error| db_error("failed to begin registering eval jobs", error))?;
+    let mut registrations = Vec::with_capacity(jobs.len());
+    for (job, status) in jobs {
+        let inserted = sqlx::query(
+            "INSERT INTO eval_jobs (id, project_id, evaluator_id, evaluator_version, target, \
+                status, origin, not_before, attempts, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&job.id)
+        .bind(&job.project_id)
+        .bind(&job.evaluator_id)
+        .bind(job.evaluator_version)
+        .bind(encode_json(&job.target, "job target")?)
+        .bind(status.as_str())
+        .bind(origin)
+        .bind(micros(job.not_before))
+        .bind(micros(job.created_at))
+        .execute(&mut *transaction)
+        .await
+        .map_err(|error| db_error("failed to register eval job", error))?;
+        if inserted.rows_affected() > 0 {
+            registrations.push(JobRegistration::Created);
+            continue;
+        }
+        let row = sqlx::query("SELECT status, origin FROM eval_jobs WHERE id = $1")
+            .bind(&job.id)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(|error| db_error("failed to read eval job", error))?;
+        registrations.push(JobRegistration::Existing {
+            status: parse_status(get(&row, "status")?)?,
+            origin: get(&row, "origin")?,
+        });
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(|error| db_error("failed to commit eval job registrations", error))?;
+    Ok(registrations)
+}
+
 pub(super) async fn claim(
     pool: &PgPool,
     job_id: &str,

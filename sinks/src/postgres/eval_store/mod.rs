@@ -1,5 +1,5 @@
 //! `EvalStore` for [`PostgresMetaStore`]: LLM connections, evaluator templates, evaluators and
-//! eval jobs (migration 7).
+//! eval jobs (migration 7), and evaluator backfills (migration 8).
 //!
 //! Guarantee: a job row is created at most once per (evaluator, version, target), since its
 //! id is derived from them and inserted with `ON CONFLICT DO NOTHING`; a claim is one
@@ -7,6 +7,7 @@
 //! runners race, so two runners never both hold an unexpired claim. Template versions are
 //! numbered under the advisory lock of their name.
 
+mod backfills;
 mod connections;
 mod evaluators;
 mod jobs;
@@ -15,6 +16,7 @@ mod templates;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use periscope_core::error::BackendResult;
+use periscope_core::evals::backfill::{Backfill, BackfillProgress, BackfillState};
 use periscope_core::evals::{
     EvalJob, EvalStore, Evaluator, EvaluatorTemplate, Funnel, JobClaim, JobExecution, JobOutcome,
     JobRegistration, JobStatus, LlmConnection,
@@ -117,6 +119,14 @@ impl EvalStore for PostgresMetaStore {
         jobs::register(&self.pool, job, status, origin).await
     }
 
+    async fn register_jobs(
+        &self,
+        jobs: &[(EvalJob, JobStatus)],
+        origin: &str,
+    ) -> BackendResult<Vec<JobRegistration>> {
+        jobs::register_many(&self.pool, jobs, origin).await
+    }
+
     async fn claim_job(
         &self,
         job_id: &str,
@@ -152,5 +162,65 @@ impl EvalStore for PostgresMetaStore {
 
     async fn funnel(&self, project_id: &str, evaluator_id: &str) -> BackendResult<Funnel> {
         jobs::funnel(&self.pool, project_id, evaluator_id).await
+    }
+
+    async fn create_backfill(&self, backfill: &Backfill) -> BackendResult<()> {
+        backfills::create(&self.pool, backfill).await
+    }
+
+    async fn get_backfill(&self, project_id: &str, id: &str) -> BackendResult<Option<Backfill>> {
+        backfills::get_one(&self.pool, project_id, id).await
+    }
+
+    async fn list_backfills(
+        &self,
+        project_id: &str,
+        evaluator_id: &str,
+        page: PageRequest,
+    ) -> BackendResult<Page<Backfill>> {
+        backfills::list(&self.pool, project_id, evaluator_id, page).await
+    }
+
+    async fn transition_backfill(
+        &self,
+        project_id: &str,
+        id: &str,
+        from: &[BackfillState],
+        to: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool> {
+        backfills::transition(&self.pool, project_id, id, from, to, reason, now).await
+    }
+
+    async fn claim_backfill(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<Backfill>> {
+        backfills::claim(&self.pool, owner, now, lease_until).await
+    }
+
+    async fn save_backfill_progress(
+        &self,
+        id: &str,
+        owner: &str,
+        progress: &BackfillProgress,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<BackfillState>> {
+        backfills::save_progress(&self.pool, id, owner, progress, now, lease_until).await
+    }
+
+    async fn finish_backfill(
+        &self,
+        id: &str,
+        owner: &str,
+        state: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool> {
+        backfills::finish(&self.pool, id, owner, state, reason, now).await
     }
 }

@@ -1,10 +1,11 @@
 //! `EvalStore` for [`SqliteMetaStore`]: LLM connections, evaluator templates, evaluators and
-//! eval jobs in the meta database (migration 7).
+//! eval jobs in the meta database (migration 7), and evaluator backfills (migration 8).
 //!
 //! Guarantee: a job row is created at most once per (evaluator, version, target), since its
 //! id is derived from them and inserted with `INSERT OR IGNORE`; claims and outcomes are
 //! single-statement updates, so two runners never both hold an unexpired claim.
 
+mod backfills;
 mod connections;
 mod evaluators;
 mod jobs;
@@ -13,6 +14,7 @@ mod templates;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use periscope_core::error::BackendResult;
+use periscope_core::evals::backfill::{Backfill, BackfillProgress, BackfillState};
 use periscope_core::evals::{
     EvalJob, EvalStore, Evaluator, EvaluatorTemplate, Funnel, JobClaim, JobExecution, JobOutcome,
     JobRegistration, JobStatus, LlmConnection,
@@ -115,6 +117,14 @@ impl EvalStore for SqliteMetaStore {
         jobs::register(&self.pools, job, status, origin).await
     }
 
+    async fn register_jobs(
+        &self,
+        jobs: &[(EvalJob, JobStatus)],
+        origin: &str,
+    ) -> BackendResult<Vec<JobRegistration>> {
+        jobs::register_many(&self.pools, jobs, origin).await
+    }
+
     async fn claim_job(
         &self,
         job_id: &str,
@@ -150,5 +160,65 @@ impl EvalStore for SqliteMetaStore {
 
     async fn funnel(&self, project_id: &str, evaluator_id: &str) -> BackendResult<Funnel> {
         jobs::funnel(&self.pools, project_id, evaluator_id).await
+    }
+
+    async fn create_backfill(&self, backfill: &Backfill) -> BackendResult<()> {
+        backfills::create(&self.pools, backfill).await
+    }
+
+    async fn get_backfill(&self, project_id: &str, id: &str) -> BackendResult<Option<Backfill>> {
+        backfills::get_one(&self.pools, project_id, id).await
+    }
+
+    async fn list_backfills(
+        &self,
+        project_id: &str,
+        evaluator_id: &str,
+        page: PageRequest,
+    ) -> BackendResult<Page<Backfill>> {
+        backfills::list(&self.pools, project_id, evaluator_id, page).await
+    }
+
+    async fn transition_backfill(
+        &self,
+        project_id: &str,
+        id: &str,
+        from: &[BackfillState],
+        to: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool> {
+        backfills::transition(&self.pools, project_id, id, from, to, reason, now).await
+    }
+
+    async fn claim_backfill(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<Backfill>> {
+        backfills::claim(&self.pools, owner, now, lease_until).await
+    }
+
+    async fn save_backfill_progress(
+        &self,
+        id: &str,
+        owner: &str,
+        progress: &BackfillProgress,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> BackendResult<Option<BackfillState>> {
+        backfills::save_progress(&self.pools, id, owner, progress, now, lease_until).await
+    }
+
+    async fn finish_backfill(
+        &self,
+        id: &str,
+        owner: &str,
+        state: BackfillState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BackendResult<bool> {
+        backfills::finish(&self.pools, id, owner, state, reason, now).await
     }
 }

@@ -2,8 +2,12 @@
 //! reader pool and is scoped to one project.
 
 pub(crate) mod metrics;
+pub(crate) mod metrics_groups;
+pub(crate) mod metrics_query;
 pub(crate) mod observations;
+pub(crate) mod prompt_metrics;
 pub(crate) mod scores;
+pub(crate) mod session_metrics;
 pub(crate) mod sessions;
 pub(crate) mod traces;
 

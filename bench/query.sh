@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Read latency of a fresh release `periscope serve` (embedded SQLite) holding >= 1M
+# observations (see docs/benchmarks.md): trace by id p99 <= 100 ms, filtered lists
+# p99 <= 300 ms.
+#
+# Starts one server (temporary data dir and key pair), loads it with `periscope-bench load`
+# in rounds until it holds BENCH_OBSERVATIONS observations, then runs `periscope-bench query`
+# closed loop (BENCH_QUERY_CONCURRENCY in flight) and, if BENCH_QUERY_RATE is set, open loop.
+# To measure another deployment (e.g. the scale-out roles with ClickHouse), load it and run
+# `periscope-bench query --http URL --public-key … --secret-key …` against its api.
+#
+# Settings (environment):
+#   BENCH_OBSERVATIONS=1000000     observations to load before reading
+#   BENCH_LOAD_RATE=12000          spans/s offered while loading (the server pushes back above
+#                                  what it sustains)
+#   BENCH_PHASE=20s                length of each read phase
+#   BENCH_QUERY_CONCURRENCY=4      reads in flight (closed loop)
+#   BENCH_QUERY_RATE=""            also an open-loop run at this many reads/s
+#   BENCH_RESULTS=FILE             where the JSON lines go
+#   BENCH_SKIP_BUILD=0             1: use the release binaries already in CARGO_TARGET_DIR
+#   BENCH_KEEP_DATA=""             a directory: keep the loaded data dir there for later runs
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cache="${PERISCOPE_CACHE_DIR:-$HOME/.cache/periscope}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+target_observations="${BENCH_OBSERVATIONS:-1000000}"
+load_rate="${BENCH_LOAD_RATE:-12000}"
+phase="${BENCH_PHASE:-20s}"
+query_concurrency="${BENCH_QUERY_CONCURRENCY:-4}"
+query_rate="${BENCH_QUERY_RATE:-}"
+mkdir -p "$cache/bench"
+results="${BENCH_RESULTS:-$cache/bench/query-$(date +%Y%m%d-%H%M%S).jsonl}"
+
+public_key="pk-lf-bench-$RANDOM$RANDOM"
+secret_key="sk-lf-bench-$RANDOM$RANDOM$RANDOM"
+work="$(mktemp -d -t periscope-query.XXXXXX)"
+role_pid=""
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+
+cleanup() {
+  stop_pid "$role_pid"
+  if [ -n "${BENCH_KEEP_DATA:-}" ] && [ -d "$work/data-serve" ]; then
+    rm -rf "$BENCH_KEEP_DATA" && mv "$work/data-serve" "$BENCH_KEEP_DATA"
+    echo "kept the data dir in $BENCH_KEEP_DATA (keys $public_key / $secret_key)" >&2
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+build_release
+step "machine: $(nproc) cores, load average $(load_average); results → $results"
+PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key" \
+PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}" start_role serve -- serve
+server_pid="$role_pid"
+
+observations() {
+  curl -fsS -u "$public_key:$secret_key" "$http_url/api/public/observations?limit=1" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["meta"]["totalItems"])'
+}
+
+round=0
+while [ "$(observations)" -lt "$target_observations" ]; do
+  round=$((round + 1))
+  step "loading, round $round: $(observations) of $target_observations observations (load average $(load_average))"
+  "$bench" load --http "$http_url" --grpc "$grpc_url" --rate "$load_rate" --concurrency 16 \
+    --duration 60s --no-markers --public-key "$public_key" --secret-key "$secret_key" \
+    --server-pid "$server_pid" --label "query-load-$round" --json-out "$results" \
+    >"$work/load.out" 2>/dev/null || echo "load round $round failed" >&2
+  grep -E '^(==|accepted|latency|rejected|drain|server rss|cpu)' "$work/load.out" || true
+done
+step "loaded: $(observations) observations"
+
+step "reads, closed loop, $query_concurrency in flight (load average $(load_average))"
+"$bench" query --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \
+  --server-pid "$server_pid" --concurrency "$query_concurrency" --duration "$phase" \
+  --label "serve-closed-c$query_concurrency" --json-out "$results"
+if [ -n "$query_rate" ]; then
+  step "reads, open loop at $query_rate/s (load average $(load_average))"
+  "$bench" query --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \
+    --server-pid "$server_pid" --concurrency 64 --rate "$query_rate" --duration "$phase" \
+    --label "serve-open-r$query_rate" --json-out "$results"
+fi
