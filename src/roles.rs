@@ -29,6 +29,9 @@ use crate::stores::{
 };
 use http::{PipelineMetrics, bind, probes, serve_grpc, serve_http};
 
+/// How long an accepted legacy envelope id is remembered, so a retried batch is not appended
+/// twice (SDK retries come within seconds; the stores absorb anything later).
+const DEDUP_WINDOW: Duration = Duration::from_secs(600);
 /// Pipelines get this long after the listeners closed to finish their current batch.
 const PIPELINE_DRAIN: Duration = Duration::from_secs(10);
 
@@ -215,6 +218,7 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
         let ingest = ingest_state(&config, log, meta, auth.clone())
             .with_payload_offload(blob.clone(), config.s3.offload_bytes)
             .with_rate_limit(cache.clone(), config.server.project_requests_per_second)
+            .with_dedup(cache.clone(), DEDUP_WINDOW)
             .with_backlog_signal(backlog.clone(), config.pipeline.max_backlog_events);
         router = router.merge(periscope_ingest::http_router(ingest.clone()));
         let listener = bind(config.server.grpc_addr, "server.grpc_addr").await?;

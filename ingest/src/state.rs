@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use periscope_core::auth::{AuthContext, AuthScope, Authenticator};
 use periscope_core::blob::BlobStore;
 use periscope_core::cache::Cache;
@@ -67,6 +68,8 @@ pub struct IngestState {
     offload: Option<(Arc<dyn BlobStore>, usize)>,
     /// Per-project request counters and the limit per second (see `with_rate_limit`).
     rate_limit: Option<(Arc<dyn Cache>, u64)>,
+    /// Claims of recently accepted legacy envelope ids (see `with_dedup`).
+    dedup: Option<(Arc<dyn Cache>, Duration)>,
 }
 
 impl IngestState {
@@ -85,6 +88,7 @@ impl IngestState {
             backlog: None,
             offload: None,
             rate_limit: None,
+            dedup: None,
         }
     }
 
@@ -124,6 +128,57 @@ impl IngestState {
             self.rate_limit = Some((cache, per_second));
         }
         self
+    }
+
+    /// Remembers each accepted legacy envelope id for `window` (`SET NX` claims in `cache`,
+    /// shared by every ingest process with Redis), so a client's retry of a batch that was
+    /// accepted is acknowledged again without appending its events twice.
+    pub fn with_dedup(mut self, cache: Arc<dyn Cache>, window: Duration) -> Self {
+        self.dedup = Some((cache, window));
+        self
+    }
+
+    /// Appends the records whose envelope id has not been claimed in the dedup window (all
+    /// of them without dedup). A failed append releases the claims it took, so the client's
+    /// retry is not mistaken for a duplicate; a failing cache claims nothing and appends all
+    /// (duplicates are harmless downstream: the stores merge idempotently).
+    pub(crate) async fn append_once(
+        &self,
+        project_id: &str,
+        records: Vec<LogRecord>,
+        envelope_ids: &[String],
+    ) -> Result<(), IngestError> {
+        let Some((cache, window)) = &self.dedup else {
+            return self.append(records).await;
+        };
+        let mut fresh = Vec::with_capacity(records.len());
+        let mut claimed = Vec::new();
+        for (record, envelope_id) in records.into_iter().zip(envelope_ids) {
+            let key = format!("dedup:ingestion:{project_id}:{envelope_id}");
+            match cache
+                .set_if_absent(&key, Bytes::from_static(b"1"), *window)
+                .await
+            {
+                Ok(false) => {
+                    tracing::debug!(%envelope_id, "duplicate envelope acknowledged again");
+                }
+                Ok(true) => {
+                    claimed.push(key);
+                    fresh.push(record);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "dedup claims unavailable; appending");
+                    fresh.push(record);
+                }
+            }
+        }
+        let appended = self.append(fresh).await;
+        if appended.is_err() {
+            for key in &claimed {
+                let _ = cache.delete(key).await;
+            }
+        }
+        appended
     }
 
     /// Counts one request of `project_id` against its per-second limit.

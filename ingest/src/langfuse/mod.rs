@@ -45,6 +45,8 @@ pub(crate) enum EventOutcome {
 #[derive(Debug, Default)]
 pub(crate) struct LegacyBatch {
     pub(crate) records: Vec<LogRecord>,
+    /// The client's envelope id of each record, parallel to `records` (for dedup claims).
+    pub(crate) envelope_ids: Vec<String>,
     pub(crate) outcomes: Vec<(Option<String>, EventOutcome)>,
 }
 
@@ -60,6 +62,7 @@ pub(crate) fn build_batch(events: Vec<ParsedEvent>, caller: &Caller) -> LegacyBa
     let received_at_unix_nano = unix_nanos_now();
     let mut batch = LegacyBatch {
         records: Vec::with_capacity(events.len()),
+        envelope_ids: Vec::with_capacity(events.len()),
         outcomes: Vec::with_capacity(events.len()),
     };
     for ParsedEvent { id, result } in events {
@@ -75,6 +78,7 @@ pub(crate) fn build_batch(events: Vec<ParsedEvent>, caller: &Caller) -> LegacyBa
                     batch
                         .records
                         .push(event_record(&event, caller, received_at_unix_nano));
+                    batch.envelope_ids.push(event.id.clone());
                     EventOutcome::Accepted
                 }
             },

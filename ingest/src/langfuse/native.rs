@@ -53,10 +53,17 @@ impl NativeIngestService {
                 .check_events(&mut events)
                 .await?;
         }
-        let LegacyBatch { records, outcomes } = state
+        let project_id = caller.project_id.clone();
+        let LegacyBatch {
+            records,
+            envelope_ids,
+            outcomes,
+        } = state
             .run_decode(size, true, move || Ok(build_batch(events, &caller)))
             .await?;
-        state.append(records).await?;
+        state
+            .append_once(&project_id, records, &envelope_ids)
+            .await?;
         drop(permit);
         let results = outcomes
             .into_iter()

@@ -212,3 +212,34 @@ async fn a_retried_batch_is_appended_again_for_idempotent_downstream_upserts() {
     );
     assert_ne!(events[0].1.event_id, events[1].1.event_id);
 }
+
+#[tokio::test]
+async fn a_retried_batch_is_acknowledged_again_but_appended_once() {
+    let mut harness = Harness::new();
+    harness.state = harness.state.clone().with_dedup(
+        Arc::new(InProcessCache::new()),
+        std::time::Duration::from_secs(60),
+    );
+    let batch = serde_json::json!({"batch": [
+        {"id": "envelope-1", "type": "trace-create", "timestamp": "2026-11-27T10:00:00Z",
+         "body": {"id": "trace-1", "name": "first"}},
+        {"id": "envelope-2", "type": "trace-create", "timestamp": "2026-11-27T10:00:00Z",
+         "body": {"id": "trace-2", "name": "second"}}
+    ]});
+    for attempt in 0..2 {
+        let request = Request::post(crate::INGESTION_PATH)
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            .header(axum::http::header::AUTHORIZATION, basic_auth())
+            .body(Body::from(batch.to_string()))
+            .unwrap();
+        let response = harness.send(request).await;
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::MULTI_STATUS,
+            "attempt {attempt}"
+        );
+        let json = body_json(response).await;
+        assert_eq!(json["successes"].as_array().unwrap().len(), 2, "{json}");
+    }
+    assert_eq!(harness.appended_count().await, 2);
+}
