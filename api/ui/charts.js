@@ -30,7 +30,7 @@ function frame(labels, max, format) {
   const y = (v) => PAD.top + plotH - (v / max) * plotH;
   const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => [
     svg('line', { class: 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(max * f), y2: y(max * f) }),
-    svg('text', { class: 'axis', x: PAD.left - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, format(max * f)),
+    svg('text', { class: 'axis', x: PAD.left - 6, y: y(max * f) + 4, 'text-anchor': 'end' }, f ? format(max * f) : '0'),
   ]);
   const every = Math.max(1, Math.ceil(labels.length / 7));
   // Each day owns an equal band; points and bars sit in its middle.
