@@ -79,7 +79,8 @@ pub(crate) async fn run(args: BackfillArgs) -> anyhow::Result<()> {
 /// Writes the estimate of a dry run on stdout, one `name: value` line each.
 fn print_estimate(backfill: &Backfill) -> anyhow::Result<()> {
     let estimate = &backfill.estimate;
-    let cost = |cost: Option<f64>| cost.map_or_else(|| "unpriced".to_owned(), |c| format!("{c:.6}"));
+    let cost =
+        |cost: Option<f64>| cost.map_or_else(|| "unpriced".to_owned(), |c| format!("{c:.6}"));
     let mut out = std::io::stdout();
     writeln!(out, "targets: {}", estimate.targets)?;
     writeln!(out, "matchingTargets: {}", estimate.matching_targets)?;
@@ -88,8 +89,12 @@ fn print_estimate(backfill: &Backfill) -> anyhow::Result<()> {
     writeln!(out, "estimatedTokens: {}", estimate.estimated_tokens)?;
     writeln!(out, "model: {}", estimate.model)?;
     writeln!(out, "costPerJobUsd: {}", cost(estimate.cost_per_job_usd))?;
-    writeln!(out, "estimatedCostUsd: {}", cost(estimate.estimated_cost_usd))?;
-    writeln!(out, "sampledTargets: {}", estimate.sampled_targets)?;
+    writeln!(
+        out,
+        "estimatedCostUsd: {}",
+        cost(estimate.estimated_cost_usd)
+    )?;
+    writeln!(out, "examinedTargets: {}", estimate.examined_targets)?;
     Ok(())
 }
 

@@ -112,6 +112,7 @@ pub(crate) fn spawn_archiver(
     let stats = Arc::new(PipelineStats::default());
     let archiver = ArchiverConfig {
         max_wait: config.archive.max_wait,
+        max_bytes: config.archive.max_bytes,
         max_backoff: Duration::from_millis(config.pipeline.max_retry_backoff_ms),
         ..ArchiverConfig::default()
     };

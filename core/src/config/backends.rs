@@ -95,7 +95,10 @@ pub struct RedisConfig {
 pub struct ArchiveConfig {
     /// Whether `periscope serve` runs the archiver (`periscope sink archive` always does).
     pub enabled: bool,
-    /// An object is written after this long at the latest (or at 100k events / 64 MiB).
+    /// An object is written after this long at the latest (or at 100k events)...
     #[serde(with = "duration::serde_humantime")]
     pub max_wait: Duration,
+    /// ...or once this many bytes of events are gathered; the archiver holds about twice this
+    /// in memory, so it bounds the server's RSS.
+    pub max_bytes: usize,
 }

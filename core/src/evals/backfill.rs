@@ -10,6 +10,8 @@ mod estimate;
 mod model;
 mod pager;
 mod plan;
+#[cfg(test)]
+mod tests;
 
 pub use estimate::{
     COMPLETION_TOKENS_PER_JOB, EstimateInput, SAMPLE_TARGETS, estimate, estimate_prompt_tokens,
@@ -18,5 +20,5 @@ pub use model::{
     BUDGET_REACHED, Backfill, BackfillBudget, BackfillEstimate, BackfillProgress, BackfillState,
     backfill_origin,
 };
-pub use plan::{BackfillRequest, PlanError, plan_backfill};
 pub use pager::{BackfillCursor, TargetPage, TargetScope, count_targets, next_page};
+pub use plan::{BackfillRequest, PlanError, plan_backfill};

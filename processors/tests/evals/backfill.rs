@@ -12,8 +12,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::backfill_harness::{
-    another_evaluator, create_backfill, distinct, history_evaluator, history_start, history_trace, jobs_on_topic,
-    stored, wait_for_state, worker, write_history,
+    another_evaluator, create_backfill, distinct, history_evaluator, history_start, history_trace,
+    jobs_on_topic, stored, wait_for_state, worker, write_history,
 };
 use super::harness::{Harness, PROJECT, eventually};
 
@@ -49,7 +49,11 @@ async fn n_traces_give_n_jobs_and_a_second_backfill_gives_none() {
     let backfill = create_backfill(&harness, &evaluator, BackfillBudget::default()).await;
     assert_eq!(backfill.estimate.targets, 1300);
     assert_eq!(backfill.estimate.expected_jobs, 1300);
-    assert!(backfill.estimate.tokens_per_job > 100, "{:?}", backfill.estimate);
+    assert!(
+        backfill.estimate.tokens_per_job > 100,
+        "{:?}",
+        backfill.estimate
+    );
     // The stub judge's model has no price.
     assert_eq!(backfill.estimate.estimated_cost_usd, None);
 
@@ -64,7 +68,13 @@ async fn n_traces_give_n_jobs_and_a_second_backfill_gives_none() {
     assert_eq!(done.state, BackfillState::Completed);
     assert_eq!(done.reason, None);
     assert_eq!(
-        (done.total, done.done, done.matched, done.emitted, done.skipped),
+        (
+            done.total,
+            done.done,
+            done.matched,
+            done.emitted,
+            done.skipped
+        ),
         (1300, 1300, 1300, 1300, 0)
     );
     assert!(done.rate().is_some());
@@ -191,7 +201,12 @@ async fn wait_until_still(harness: &Harness, id: &str) -> u64 {
     let mut last = u64::MAX;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let found = harness.meta.get_backfill(PROJECT, id).await.unwrap().unwrap();
+        let found = harness
+            .meta
+            .get_backfill(PROJECT, id)
+            .await
+            .unwrap()
+            .unwrap();
         if found.done == last {
             return last;
         }
@@ -229,7 +244,10 @@ async fn pause_resume_and_cancel_lose_and_repeat_nothing() {
     let done_when_paused = wait_until_still(&harness, &backfill.id).await;
     let at_pause = stored(&harness, &backfill).await;
     assert_eq!(at_pause.state, BackfillState::Paused);
-    assert!(done_when_paused < 2000, "paused too late: {done_when_paused}");
+    assert!(
+        done_when_paused < 2000,
+        "paused too late: {done_when_paused}"
+    );
     // Every job of the pages walked is on the topic, and only those.
     assert_eq!(jobs_on_topic(&harness).await.len() as u64, at_pause.emitted);
     assert_eq!(at_pause.emitted, at_pause.done);

@@ -163,5 +163,8 @@ pub(crate) async fn jobs_on_topic(harness: &Harness) -> Vec<EvalJob> {
 
 /// Returns the number of distinct job ids among `jobs`.
 pub(crate) fn distinct(jobs: &[EvalJob]) -> usize {
-    jobs.iter().map(|job| job.id.as_str()).collect::<HashSet<_>>().len()
+    jobs.iter()
+        .map(|job| job.id.as_str())
+        .collect::<HashSet<_>>()
+        .len()
 }

@@ -19,7 +19,10 @@ const TRACES: u64 = 100_000;
 const PAGE: u64 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::print_stderr, reason = "the test reports the rates it measured")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the test reports the rates it measured"
+)]
 async fn a_backfill_of_100k_traces_survives_a_crash_with_exact_counts() {
     let harness = Harness::new().await;
     let started = Instant::now();
@@ -64,7 +67,13 @@ async fn a_backfill_of_100k_traces_survives_a_crash_with_exact_counts() {
 
     let done = stored(&harness, &backfill).await;
     assert_eq!(
-        (done.total, done.done, done.matched, done.emitted, done.skipped),
+        (
+            done.total,
+            done.done,
+            done.matched,
+            done.emitted,
+            done.skipped
+        ),
         (TRACES, TRACES, TRACES, TRACES, 0)
     );
     let jobs = jobs_on_topic(&harness).await;

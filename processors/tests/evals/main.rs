@@ -9,6 +9,8 @@ mod backfill;
 #[cfg(test)]
 mod backfill_harness;
 #[cfg(test)]
+mod backfill_postgres;
+#[cfg(test)]
 mod backfill_scale;
 #[cfg(test)]
 mod dedup;

@@ -112,7 +112,7 @@ pub async fn estimate(
         cost_per_job_usd,
         estimated_cost_usd: cost_per_job_usd.map(|cost| cost * expected_jobs as f64),
         model: model.to_owned(),
-        sampled_targets: looked_at,
+        examined_targets: looked_at,
     })
 }
 
@@ -138,7 +138,11 @@ fn render_for_estimate(
 }
 
 /// Returns the USD price of one judge call, when the model has input and output prices.
-fn price_per_job(project_models: &[ModelDefinition], model: &str, prompt_tokens: u64) -> Option<f64> {
+fn price_per_job(
+    project_models: &[ModelDefinition],
+    model: &str,
+    prompt_tokens: u64,
+) -> Option<f64> {
     let definition = match_model(
         project_models.iter().chain(builtin_models()),
         model,

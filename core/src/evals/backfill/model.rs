@@ -120,7 +120,7 @@ pub struct BackfillEstimate {
     /// The judge model priced.
     pub model: String,
     /// How many targets were looked at; the counts are exact when this equals `targets`.
-    pub sampled_targets: u64,
+    pub examined_targets: u64,
 }
 
 /// A backfill of one evaluator over a time range.

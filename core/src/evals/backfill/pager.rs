@@ -154,7 +154,9 @@ pub async fn count_targets(traces: &dyn TraceStore, scope: &TargetScope) -> Back
     let first = PageRequest { page: 1, limit: 1 };
     if scope.walks_traces() {
         let filter = scope.trace_filter(scope.from);
-        let page = traces.list_traces(&scope.project_id, &filter, first).await?;
+        let page = traces
+            .list_traces(&scope.project_id, &filter, first)
+            .await?;
         return Ok(page.total_items);
     }
     let filter = scope.observation_filter();

@@ -101,7 +101,11 @@ impl BackfillWorker {
         let now = Utc::now();
         let Some(backfill) = self
             .store
-            .claim_backfill(&self.owner, now, now + walk::chrono_duration(self.settings.lease))
+            .claim_backfill(
+                &self.owner,
+                now,
+                now + walk::chrono_duration(self.settings.lease),
+            )
             .await?
         else {
             return Ok(false);

@@ -209,11 +209,7 @@ impl<'a> Walk<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        let registrations = self
-            .worker
-            .store
-            .register_jobs(batch, &self.origin)
-            .await?;
+        let registrations = self.worker.store.register_jobs(batch, &self.origin).await?;
         for ((job, status), registration) in batch.iter().zip(registrations) {
             match registration {
                 JobRegistration::Created if *status == JobStatus::Queued => {
@@ -259,7 +255,13 @@ impl<'a> Walk<'a> {
         let finished = self
             .worker
             .store
-            .finish_backfill(&self.backfill.id, &self.worker.owner, state, reason, Utc::now())
+            .finish_backfill(
+                &self.backfill.id,
+                &self.worker.owner,
+                state,
+                reason,
+                Utc::now(),
+            )
             .await?;
         tracing::info!(
             backfill_id = %self.backfill.id,
