@@ -38,11 +38,6 @@ pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
         + Duration::seconds(seconds)
 }
 
-/// `day` days after 2026-11-27 at `hour`.
-pub(crate) fn on_day(day: i64, hour: i64) -> DateTime<Utc> {
-    at(day * 86_400 + hour * 3_600)
-}
-
 pub(crate) fn trace(project_id: &str, id: &str, timestamp: DateTime<Utc>) -> TraceRecord {
     TraceRecord {
         project_id: project_id.into(),

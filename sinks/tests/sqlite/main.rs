@@ -1,42 +1,20 @@
-//! Tests of the SQLite trace and meta stores, on real database files in temporary directories.
+//! SQLite-only tests of the trace and meta stores (migrations, concurrency, the write path's
+//! internals), on real database files in temporary directories. Behaviour shared with the
+//! production stores is tested once for both, in the conformance suites.
 //!
 //! Every module is `cfg(test)` so that its fixtures count as test code (they may unwrap).
 
-#[cfg(test)]
-mod annotation;
 #[cfg(test)]
 mod common;
 #[cfg(test)]
 mod concurrency;
 #[cfg(test)]
-mod datasets;
-#[cfg(test)]
 mod experiments;
-#[cfg(test)]
-mod key_admin;
-#[cfg(test)]
-mod meta;
-#[cfg(test)]
-mod metrics;
 #[cfg(test)]
 mod migrations;
 #[cfg(test)]
-mod observations;
-#[cfg(test)]
 mod prompts;
 #[cfg(test)]
-mod score_configs;
-#[cfg(test)]
-mod score_deletion;
-#[cfg(test)]
-mod scores;
-#[cfg(test)]
-mod sessions;
-#[cfg(test)]
-mod sharing;
-#[cfg(test)]
 mod sink;
-#[cfg(test)]
-mod traces;
 #[cfg(test)]
 mod write;
