@@ -1,7 +1,6 @@
 //! The prompt store: version numbering, label moves, `latest`, tags, listing, deletion with
 //! references, project isolation and concurrent creates, on a real meta database.
 
-
 use chrono::Utc;
 use periscope_core::prompts::{
     NewPrompt, PromptDeletion, PromptError, PromptListFilter, PromptStore, PromptType,
