@@ -1,5 +1,6 @@
 //! The `Caller` extractor: authenticates the `Authorization` header and requires full
-//! (Basic) access, as every read endpoint does.
+//! (Basic) access, as every read endpoint does. A request without the header may instead
+//! carry the web UI's session cookie (`ui::session_project`), which grants the same access.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -26,6 +27,12 @@ impl FromRequestParts<ApiState> for Caller {
             .map(|value| value.to_str())
             .transpose()
             .map_err(|_| AuthError::Malformed("authorization header is not visible ascii"))?;
+        if header.is_none()
+            && let Some(project_id) =
+                crate::ui::session_project(&parts.method, &parts.headers, state).await?
+        {
+            return Ok(Self { project_id });
+        }
         let context = state.auth.authenticate(header).await?;
         match context.scope {
             AuthScope::Full => Ok(Self {

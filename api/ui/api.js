@@ -1,9 +1,6 @@
-// Calls the public API with the project's key pair, which lives in sessionStorage: it is
-// gone when the tab closes and never reaches a server other than this one.
-
-const PUBLIC_KEY = 'periscope.publicKey';
-const SECRET_KEY = 'periscope.secretKey';
-const PROJECT = 'periscope.project';
+// Calls the public API with the UI's session cookie. The login page sends the project's key
+// pair once to /ui/api/login, which answers with an HttpOnly cookie: scripts never see it,
+// and the secret key is not kept anywhere in the browser.
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -12,45 +9,56 @@ export class ApiError extends Error {
   }
 }
 
-export function credentials() {
-  const publicKey = sessionStorage.getItem(PUBLIC_KEY);
-  const secretKey = sessionStorage.getItem(SECRET_KEY);
-  return publicKey && secretKey ? { publicKey, secretKey } : null;
+// Who is logged in ({ projectId, publicKey, project: { id, name } | null }), or null.
+let session = null;
+
+export function signedIn() {
+  return session !== null;
 }
 
 export function project() {
-  try {
-    return JSON.parse(sessionStorage.getItem(PROJECT) || 'null');
-  } catch (error) {
-    return null;
-  }
+  return session && session.project;
 }
 
+/** Forgets the session on this side (the server's copy is ended by `logout`). */
 export function forget() {
-  sessionStorage.removeItem(PUBLIC_KEY);
-  sessionStorage.removeItem(SECRET_KEY);
-  sessionStorage.removeItem(PROJECT);
+  session = null;
 }
 
-function basic(publicKey, secretKey) {
-  // btoa takes Latin-1 only; keys are ASCII, but encode safely anyway.
-  const bytes = new TextEncoder().encode(`${publicKey}:${secretKey}`);
-  return 'Basic ' + btoa(String.fromCharCode(...bytes));
+async function loadProject(who) {
+  const body = await send('/projects', {});
+  const first = (body && body.data || [])[0] || null;
+  session = { ...who, project: first && { id: first.id, name: first.name } };
+  return session.project;
 }
 
-/** Checks a key pair against the server and keeps it for this tab. */
+/** Picks up the session of the cookie, if any (after a reload or in a new tab). */
+export async function restore() {
+  const response = await fetch('/ui/api/session');
+  if (!response.ok) {
+    session = null;
+    return false;
+  }
+  await loadProject(await response.json());
+  return true;
+}
+
+/** Checks a key pair against the server, which starts a cookie session for this browser. */
 export async function login(publicKey, secretKey) {
-  const response = await fetch('/api/public/projects', {
-    headers: { Authorization: basic(publicKey, secretKey) },
+  const response = await fetch('/ui/api/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ publicKey, secretKey }),
   });
   if (response.status === 401) throw new ApiError(401, 'These keys are not valid for any project.');
   if (!response.ok) throw new ApiError(response.status, `The server answered ${response.status}.`);
-  const body = await response.json();
-  const first = (body.data || [])[0] || null;
-  sessionStorage.setItem(PUBLIC_KEY, publicKey);
-  sessionStorage.setItem(SECRET_KEY, secretKey);
-  sessionStorage.setItem(PROJECT, JSON.stringify(first && { id: first.id, name: first.name }));
-  return first;
+  return loadProject(await response.json());
+}
+
+/** Ends the session on the server and here. */
+export async function logout() {
+  session = null;
+  await fetch('/ui/api/logout', { method: 'POST' });
 }
 
 /** Builds a query string; array values repeat the key, empty values are left out. */
@@ -65,8 +73,8 @@ export function query(params) {
   return text ? '?' + text : '';
 }
 
-async function send(path, options) {
-  const response = await fetch('/api/public' + path, options);
+async function send(path, options, base = '/api/public') {
+  const response = await fetch(base + path, options);
   const text = await response.text();
   let body = null;
   try {
@@ -81,21 +89,23 @@ async function send(path, options) {
   return body;
 }
 
-/** Calls `/api/public{path}` with the stored keys; a 401 logs out and returns to the login. */
-export async function api(path, { method = 'GET', params, body } = {}) {
-  const keys = credentials();
-  if (!keys) {
+/**
+ * Calls `{base}{path}` (the public API unless `base` says `/ui/api`) with the session cookie;
+ * a 401 logs out and returns to the login.
+ */
+export async function api(path, { method = 'GET', params, body, base = '/api/public' } = {}) {
+  if (!session) {
     location.hash = '#/login';
     throw new ApiError(401, 'Log in first.');
   }
-  const headers = { Authorization: basic(keys.publicKey, keys.secretKey) };
+  const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   try {
     return await send(path + query(params), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    }, base);
   } catch (error) {
     if (error.status === 401) {
       forget();

@@ -3,7 +3,7 @@
 // #/queues[/{id}], #/dashboard. Each page module exports `mount(main, route)`, which may return
 // `{ unmount, keys }` (keys: handlers for j, k, Enter, r, / and Escape).
 
-import { credentials, forget, project } from './api.js';
+import { logout, project, restore, signedIn } from './api.js';
 import { errorBox, replace } from './dom.js';
 import { installKeys } from './keys.js';
 import * as login from './login.js';
@@ -43,11 +43,11 @@ function pageFor(parts) {
 }
 
 function updateChrome(section) {
-  const signedIn = Boolean(credentials());
-  document.getElementById('nav').hidden = !signedIn;
-  document.getElementById('logout').hidden = !signedIn;
+  const active = signedIn();
+  document.getElementById('nav').hidden = !active;
+  document.getElementById('logout').hidden = !active;
   const info = project();
-  document.getElementById('project').textContent = signedIn && info ? `Project: ${info.name}` : '';
+  document.getElementById('project').textContent = active && info ? `Project: ${info.name}` : '';
   for (const link of document.querySelectorAll('[data-nav]')) {
     link.classList.toggle('active', link.dataset.nav === section);
     if (link.dataset.nav === section) link.setAttribute('aria-current', 'page');
@@ -58,7 +58,7 @@ function updateChrome(section) {
 async function route() {
   const mine = ++generation;
   const { parts, params } = parseHash(location.hash);
-  if (!credentials() && parts[0] !== 'login') {
+  if (!signedIn() && parts[0] !== 'login') {
     const back = location.hash && location.hash !== '#/login' ? location.hash : '';
     location.replace('#/login' + (back ? '?next=' + encodeURIComponent(back) : ''));
     return;
@@ -81,11 +81,15 @@ async function route() {
   }
 }
 
-document.getElementById('logout').addEventListener('click', () => {
-  forget();
-  location.hash = '#/login';
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await logout();
+  } finally {
+    location.hash = '#/login';
+  }
 });
 document.getElementById('help-toggle').addEventListener('click', () => document.getElementById('help').showModal());
 installKeys(() => current);
 window.addEventListener('hashchange', route);
-route();
+// A reload keeps the session: the cookie survives it, so ask the server who is logged in.
+restore().catch(() => false).finally(route);

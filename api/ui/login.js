@@ -1,5 +1,5 @@
-// The login page: a project's public and secret key, checked against the server and kept in
-// sessionStorage for this tab only.
+// The login page: a project's public and secret key, sent once to the server, which answers
+// with an HttpOnly session cookie; the keys are not kept in the browser.
 
 import { login } from './api.js';
 import { h, replace } from './dom.js';
@@ -26,7 +26,7 @@ export function mount(main, route) {
     },
   },
   h('h1', {}, 'Log in to a project'),
-  h('p', { class: 'muted' }, 'Use the API keys of the project (the same pair the SDKs use). They stay in this browser tab only and are sent to this server with each request.'),
+  h('p', { class: 'muted' }, 'Use the API keys of the project (the same pair the SDKs use). They are checked once; the browser then keeps only a session cookie, which ends when you log out or after 12 hours unused.'),
   h('label', { for: 'public-key' }, 'Public key'), publicKey,
   h('label', { for: 'secret-key' }, 'Secret key'), secretKey,
   submit, message);

@@ -78,7 +78,7 @@ function annotateForm(trace, view, reload) {
       submit.disabled = true;
       replace(message, 'Saving…');
       try {
-        const created = await api('/scores', { method: 'POST', body });
+        const created = await api('/scores', { method: 'POST', body, base: '/ui/api' });
         replace(message, 'Saved; waiting for it to be queryable…');
         await waitForScore(created && created.id);
         replace(message, 'Score added.');

@@ -97,8 +97,12 @@ describe('Periscope web UI', () => {
     assert.ok(total >= 12, `the seeded traces (four, and eight of the dataset runs): ${total}`);
     assert.equal(await rows.count(), Math.min(total, 50), 'one row per trace, 50 per page');
     assert.equal(await page.locator('#project').textContent(), 'Project: UI tests');
-    const stored = await page.evaluate(() => sessionStorage.getItem('periscope.publicKey'));
-    assert.equal(stored, PUBLIC_KEY);
+    // The login left a session cookie that scripts cannot read, and no keys in storage.
+    const cookies = await context.cookies(BASE);
+    assert.deepEqual(cookies.map((cookie) => cookie.name), ['periscope_session']);
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+    assert.ok(!stored.includes(SECRET_KEY), `the secret key is stored: ${stored}`);
     await shot(page, 'traces.png');
   });
 
@@ -291,14 +295,16 @@ describe('Periscope web UI', () => {
     }
   });
 
-  test('Langfuse htmlPath links open the trace in the UI, and logout forgets the keys', async () => {
+  test('Langfuse htmlPath links open the trace in the UI, and logout ends the session', async () => {
     const trace = await apiGet(`/traces/${SEED.otherTraceId}`);
     await page.goto(BASE + trace.htmlPath);
     await page.waitForURL(new RegExp(`#/traces/${SEED.otherTraceId}$`));
     await page.locator('.tree-row').first().waitFor();
     await page.click('#logout');
     await page.locator('#login-form').waitFor();
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('periscope.secretKey')), null);
+    assert.deepEqual(await context.cookies(BASE), [], 'the cookie is cleared');
+    await page.goto(`${BASE}/ui/#/traces`);
+    await page.locator('#login-form').waitFor();
   });
 
   test('no page raised a script error or a CSP violation', () => {

@@ -2,20 +2,26 @@
 //! embedded files), `/ui/share/traces/{id}` (the public share page) and Langfuse's
 //! `htmlPath` (`/project/{project}/traces/{id}`), which redirects into the app.
 //!
-//! The UI holds no server-side session: the login page keeps the project's key pair in the
-//! browser's `sessionStorage` and calls the public API (`/api/public/...`) with Basic auth,
-//! like any SDK. The share page calls the credential-free `/api/public/share/...` reads.
+//! The login page posts a project's key pair once to `/ui/api/login`, which sets an HttpOnly
+//! session cookie (`login`, `session`); the app then calls the public API (`/api/public/...`)
+//! with that cookie instead of Basic auth, and the browser never keeps the secret key. The
+//! share page calls the credential-free `/api/public/share/...` reads.
 //! Every page is sent with a strict Content-Security-Policy (only same-origin scripts,
 //! styles and requests), so traced data, which the scripts insert as text, cannot run code.
 
 mod assets;
+mod login;
+mod scores;
+mod session;
+
+pub(crate) use login::session_project;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use assets::Asset;
 
@@ -23,8 +29,18 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// Returns the UI's routes; they need no state, so they merge into any router.
-pub(crate) fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// Returns the UI's routes: the pages and the login session endpoints.
+pub(crate) fn router() -> Router<crate::state::ApiState> {
+    Router::new()
+        .route("/ui/api/login", post(login::login))
+        .route("/ui/api/logout", post(login::logout))
+        .route("/ui/api/session", get(login::current))
+        .route("/ui/api/scores", post(scores::create))
+        .merge(page_routes())
+}
+
+/// Returns the routes of the pages and assets; they need no state.
+fn page_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(app))
         .route("/ui", get(app))

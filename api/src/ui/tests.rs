@@ -6,7 +6,7 @@ use super::assets::{APP_HTML, ASSETS, SHARE_HTML};
 use super::*;
 
 async fn get_path(path: &str) -> Response {
-    router::<()>()
+    page_routes::<()>()
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
         .unwrap()
