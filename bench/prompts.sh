@@ -19,6 +19,10 @@
 #   BENCH_LOAD_ARGS=""            extra arguments of the load
 #   BENCH_RESULTS=FILE            where the JSON lines go
 #   BENCH_SKIP_BUILD=0            1: use the release binaries already in CARGO_TARGET_DIR
+#   BENCH_PROMPTS_ROLE=serve      serve: one `periscope serve` (SQLite); api: the scale-out
+#                                 `periscope api` on Postgres + Redis + Kafka (fresh database,
+#                                 key prefix and namespace; needs the dev services), loaded
+#                                 through a separate `periscope ingest` (the backlog just grows)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +39,8 @@ invalidate_every="${BENCH_INVALIDATE_EVERY-100ms}"
 load_rate="${BENCH_LOAD_RATE-5000}"
 load_protocol="${BENCH_LOAD_PROTOCOL:-grpc}"
 read -r -a load_args <<< "${BENCH_LOAD_ARGS:-}"
+prompts_role="${BENCH_PROMPTS_ROLE:-serve}"
+postgres_admin="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 mkdir -p "$cache/bench"
 results="${BENCH_RESULTS:-$cache/bench/prompts-$(date +%Y%m%d-%H%M%S).jsonl}"
 
@@ -42,13 +48,20 @@ public_key="pk-lf-bench-$RANDOM$RANDOM"
 secret_key="sk-lf-bench-$RANDOM$RANDOM$RANDOM"
 work="$(mktemp -d -t periscope-prompts.XXXXXX)"
 role_pid=""
+server_pid=""
 load_pid=""
+ingest_pid=""
+database=""
+namespace=""
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
 cleanup() {
   stop_pid "$load_pid"
+  stop_pid "$ingest_pid"
+  stop_pid "$server_pid"
   stop_pid "$role_pid"
+  forget_run
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,9 +70,25 @@ trap 'exit 130' INT TERM
 build_release
 
 step "machine: $(nproc) cores, load average $(load_average); results → $results"
-PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key" \
-PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}" start_role serve -- serve
+export PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key"
+export PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}"
+case "$prompts_role" in
+  serve)
+    start_role serve -- serve
+    ;;
+  api)
+    if [ -z "${PERISCOPE__KAFKA__BROKERS:-}" ]; then
+      step "starting the dev services"
+      eval "$(deploy/dev-services.sh start)"
+    fi
+    fresh_scaleout_env
+    step "scale-out: periscope api on Postgres $database, Redis prefix $PERISCOPE__REDIS__KEY_PREFIX, Kafka namespace $namespace"
+    start_role api env -u PERISCOPE__CLICKHOUSE__URL -u PERISCOPE__S3__ENDPOINT -- api
+    ;;
+  *) echo "BENCH_PROMPTS_ROLE must be serve or api, got '$prompts_role'" >&2; exit 2 ;;
+esac
 server_pid="$role_pid"
+api_http_url="$http_url"
 
 # Runs one `prompts` measurement: run_prompts LABEL [extra args].
 run_prompts() {
@@ -68,7 +97,7 @@ run_prompts() {
   local invalidate=()
   if [ -n "$invalidate_every" ]; then invalidate=(--invalidate-every "$invalidate_every"); fi
   step "$label (load average $(load_average))"
-  "$bench" prompts --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \
+  "$bench" prompts --http "$api_http_url" --public-key "$public_key" --secret-key "$secret_key" \
     --server-pid "$server_pid" --prompts "$prompts" --versions "$versions" --hot "$hot" \
     --duration "$phase" "${invalidate[@]}" --label "$label" --json-out "$results" "$@"
 }
@@ -85,9 +114,15 @@ run_all idle
 
 if [ -n "$load_rate" ]; then
   step "ingest load: $load_rate spans/s over $load_protocol in the background"
+  load_target=(--server-pid "$server_pid")
+  if [ "$prompts_role" = api ]; then
+    start_role ingest env -u PERISCOPE__CLICKHOUSE__URL -u PERISCOPE__S3__ENDPOINT -- ingest
+    ingest_pid="$role_pid"
+    load_target=(--server-pid "$ingest_pid" --ingest-only)
+  fi
   "$bench" load --http "$http_url" --grpc "$grpc_url" --protocol "$load_protocol" \
     --rate "$load_rate" --concurrency 16 --duration 3600s --public-key "$public_key" \
-    --secret-key "$secret_key" --server-pid "$server_pid" --label "ingest-$load_rate-during-prompts" \
+    --secret-key "$secret_key" "${load_target[@]}" --label "ingest-$load_rate-during-prompts" \
     --json-out "$results" "${load_args[@]}" >"$work/load.out" 2>"$work/load.err" &
   load_pid=$!
   sleep 5

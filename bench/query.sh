@@ -13,12 +13,17 @@
 #   BENCH_OBSERVATIONS=1000000     observations to load before reading
 #   BENCH_LOAD_RATE=12000          spans/s offered while loading (the server pushes back above
 #                                  what it sustains)
+#   BENCH_LOAD_ROUND=60s           length of one loading round (the count is checked between)
 #   BENCH_PHASE=20s                length of each read phase
 #   BENCH_QUERY_CONCURRENCY=4      reads in flight (closed loop)
 #   BENCH_QUERY_RATE=""            also an open-loop run at this many reads/s
 #   BENCH_RESULTS=FILE             where the JSON lines go
 #   BENCH_SKIP_BUILD=0             1: use the release binaries already in CARGO_TARGET_DIR
 #   BENCH_KEEP_DATA=""             a directory: keep the loaded data dir there for later runs
+#   BENCH_QUERY_ROLE=serve         serve: one `periscope serve` (SQLite); scaleout: `periscope
+#                                  ingest` + `process enrich` + `sink traces` + `api` on Kafka,
+#                                  ClickHouse, Postgres and Redis (fresh namespace, databases and
+#                                  key prefix; needs the dev services); reads go to the api
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,8 +33,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
 target_observations="${BENCH_OBSERVATIONS:-1000000}"
 load_rate="${BENCH_LOAD_RATE:-12000}"
 phase="${BENCH_PHASE:-20s}"
+load_round="${BENCH_LOAD_ROUND:-60s}"
 query_concurrency="${BENCH_QUERY_CONCURRENCY:-4}"
 query_rate="${BENCH_QUERY_RATE:-}"
+query_role="${BENCH_QUERY_ROLE:-serve}"
+postgres_admin="${BENCH_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 mkdir -p "$cache/bench"
 results="${BENCH_RESULTS:-$cache/bench/query-$(date +%Y%m%d-%H%M%S).jsonl}"
 
@@ -37,11 +45,20 @@ public_key="pk-lf-bench-$RANDOM$RANDOM"
 secret_key="sk-lf-bench-$RANDOM$RANDOM$RANDOM"
 work="$(mktemp -d -t periscope-query.XXXXXX)"
 role_pid=""
+role_pids=()
+database=""
+namespace=""
+clickhouse_database=""
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
 cleanup() {
-  stop_pid "$role_pid"
+  for pid in "${role_pids[@]}"; do stop_pid "$pid"; done
+  forget_run
+  if [ -n "$clickhouse_database" ]; then
+    curl -fsS "$PERISCOPE__CLICKHOUSE__URL" --data-binary "DROP DATABASE IF EXISTS $clickhouse_database" \
+      >/dev/null 2>&1 || echo "could not drop ClickHouse database $clickhouse_database" >&2
+  fi
   if [ -n "${BENCH_KEEP_DATA:-}" ] && [ -d "$work/data-serve" ]; then
     rm -rf "$BENCH_KEEP_DATA" && mv "$work/data-serve" "$BENCH_KEEP_DATA"
     echo "kept the data dir in $BENCH_KEEP_DATA (keys $public_key / $secret_key)" >&2
@@ -53,9 +70,40 @@ trap 'exit 130' INT TERM
 
 build_release
 step "machine: $(nproc) cores, load average $(load_average); results → $results"
-PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key" \
-PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}" start_role serve -- serve
-server_pid="$role_pid"
+export PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key"
+export PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}"
+case "$query_role" in
+  serve)
+    start_role serve -- serve
+    role_pids+=("$role_pid")
+    server_pid="$role_pid"
+    load_http="$http_url"
+    load_grpc="$grpc_url"
+    ;;
+  scaleout)
+    if [ -z "${PERISCOPE__KAFKA__BROKERS:-}" ]; then
+      step "starting the dev services"
+      eval "$(deploy/dev-services.sh start)"
+    fi
+    fresh_scaleout_env
+    # Loading is the point here: push back as a real deployment would.
+    unset PERISCOPE__PIPELINE__MAX_BACKLOG_EVENTS
+    clickhouse_database="periscope_bench_${database#periscope_bench_}"
+    export PERISCOPE__CLICKHOUSE__DATABASE="$clickhouse_database"
+    step "scale-out: Kafka namespace $namespace, ClickHouse $clickhouse_database, Postgres $database"
+    for role in ingest "process enrich" "sink traces" api; do
+      read -r -a role_args <<< "$role"
+      start_role "${role// /-}" env -u PERISCOPE__S3__ENDPOINT -- "${role_args[@]}"
+      role_pids+=("$role_pid")
+      case "$role" in
+        ingest) load_grpc="$grpc_url" ;;
+        api) load_http="$http_url"; server_pid="$role_pid" ;;
+      esac
+    done
+    http_url="$load_http"
+    ;;
+  *) echo "BENCH_QUERY_ROLE must be serve or scaleout, got '$query_role'" >&2; exit 2 ;;
+esac
 
 observations() {
   curl -fsS -u "$public_key:$secret_key" "$http_url/api/public/observations?limit=1" |
@@ -66,8 +114,8 @@ round=0
 while [ "$(observations)" -lt "$target_observations" ]; do
   round=$((round + 1))
   step "loading, round $round: $(observations) of $target_observations observations (load average $(load_average))"
-  "$bench" load --http "$http_url" --grpc "$grpc_url" --rate "$load_rate" --concurrency 16 \
-    --duration 60s --no-markers --public-key "$public_key" --secret-key "$secret_key" \
+  "$bench" load --http "$load_http" --grpc "$load_grpc" --rate "$load_rate" --concurrency 16 \
+    --duration "$load_round" --no-markers --public-key "$public_key" --secret-key "$secret_key" \
     --server-pid "$server_pid" --label "query-load-$round" --json-out "$results" \
     >"$work/load.out" 2>/dev/null || echo "load round $round failed" >&2
   grep -E '^(==|accepted|latency|rejected|drain|server rss|cpu)' "$work/load.out" || true
@@ -77,10 +125,10 @@ step "loaded: $(observations) observations"
 step "reads, closed loop, $query_concurrency in flight (load average $(load_average))"
 "$bench" query --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \
   --server-pid "$server_pid" --concurrency "$query_concurrency" --duration "$phase" \
-  --label "serve-closed-c$query_concurrency" --json-out "$results"
+  --label "$query_role-closed-c$query_concurrency" --json-out "$results"
 if [ -n "$query_rate" ]; then
   step "reads, open loop at $query_rate/s (load average $(load_average))"
   "$bench" query --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \
     --server-pid "$server_pid" --concurrency 64 --rate "$query_rate" --duration "$phase" \
-    --label "serve-open-r$query_rate" --json-out "$results"
+    --label "$query_role-open-r$query_rate" --json-out "$results"
 fi

