@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from langfuse import Langfuse, propagate_attributes
 
-from periscope_e2e import PROJECT_A, Api, PeriscopeServer, describe, get_trace, run_admin, wait_for
+from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project, describe, get_trace, run_admin, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ADMIN_TOKEN = f"admin-token-{uuid.uuid4().hex}"
@@ -211,3 +211,23 @@ def test_api_keys_are_managed_and_revoked(spawn_server: Any, binary: Any) -> Non
     assert authenticates(base, PROJECT_A.public_key, PROJECT_A.secret_key)
     listing = run_admin(binary, "key", "list", "--project", PROJECT_A.id, data_dir=server.data_dir)
     assert second["publicKey"] not in listing
+
+
+def test_the_admin_token_creates_projects_that_get_their_own_keys(spawn_server: Any) -> None:
+    server = spawn_server("projects", env={"PERISCOPE_ADMIN_TOKEN": ADMIN_TOKEN})
+    api = Api(server.base_url, PROJECT_A)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    project_id = f"team-{uuid.uuid4().hex[:8]}"
+
+    # A project's own keys cannot create projects; bad bodies name the field.
+    assert api.post("/projects", json={"name": "Team"}).status_code == 403
+    bad = api.post("/projects", auth=None, headers=admin, json={"name": "Team", "id": "Not Valid"})
+    assert bad.status_code == 400 and "id" in bad.text, describe(bad)
+
+    created = api.post("/projects", auth=None, headers=admin, json={"name": "Team", "id": project_id})
+    assert created.status_code == 201 and created.json()["id"] == project_id, describe(created)
+    key = api.post(f"/projects/{project_id}/apiKeys", auth=None, headers=admin, json={}).json()
+    team = Api(server.base_url, Project(project_id, "Team", key["publicKey"], key["secretKey"]))
+    assert team.get_json("/projects")["data"][0]["id"] == project_id
+    # The new project's key sees nothing of project A.
+    assert team.get(f"/projects/{PROJECT_A.id}/apiKeys").status_code == 403

@@ -2,18 +2,20 @@
 //!
 //! - `GET /projects/{projectId}/apiKeys` → `{apiKeys: [ApiKeySummary]}`;
 //! - `POST /projects/{projectId}/apiKeys` `{note?}` → ApiKeyResponse (the secret, once);
-//! - `DELETE /projects/{projectId}/apiKeys/{apiKeyId}` → `{success: true}`.
+//! - `DELETE /projects/{projectId}/apiKeys/{apiKeyId}` → `{success: true}`;
+//! - `POST /projects` `{name, id?}` → the project (admin token only).
 //!
 //! Two credentials may call them: `Authorization: Bearer <PERISCOPE_ADMIN_TOKEN>` for any
 //! project, or a project's own Basic key pair for that project only (403 for another one).
 
 mod api_keys;
+mod projects;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use periscope_core::auth::{AuthError, AuthScope};
 
 use crate::error::{ApiError, Result};
@@ -22,6 +24,7 @@ use crate::state::ApiState;
 /// Returns the admin routes.
 pub(crate) fn router() -> Router<ApiState> {
     Router::new()
+        .route("/api/public/projects", post(projects::create))
         .route(
             "/api/public/projects/{project_id}/apiKeys",
             get(api_keys::list).post(api_keys::create),
