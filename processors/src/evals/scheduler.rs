@@ -166,12 +166,19 @@ impl Processor for SchedulerProcessor {
     }
 
     async fn process(&self, consumed: &ConsumedRecord) -> Result<Vec<LogRecord>, StageError> {
+        let evaluators = self.evaluators.get().await?;
+        // The key names the project (`project_id/trace_id`): most records belong to projects
+        // without active evaluators, so skip them before paying for the JSON decode.
+        if let Some(project_id) = key_project(&consumed.key)
+            && !evaluators.contains_key(project_id)
+        {
+            return Ok(Vec::new());
+        }
         let record: Record = serde_json::from_slice(&consumed.value)
             .map_err(|error| StageError::Poison(format!("undecodable record: {error}")))?;
         if matches!(record, Record::Score(_)) {
             return Ok(Vec::new());
         }
-        let evaluators = self.evaluators.get().await?;
         let Some(candidates) = evaluators.get(record.project_id()) else {
             return Ok(Vec::new());
         };
@@ -193,4 +200,10 @@ impl Processor for SchedulerProcessor {
         }
         Ok(jobs)
     }
+}
+
+/// The project of a record key `project_id/trace_id`, if the key has that shape.
+fn key_project(key: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(key).ok()?;
+    text.split_once('/').map(|(project_id, _)| project_id)
 }
