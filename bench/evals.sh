@@ -21,7 +21,7 @@
 #   BENCH_LOAD_RATE=10000       spans/s offered by the load (open loop)
 #   BENCH_JUDGE_DELAY_MS=200    the stub judge's latency
 #   BENCH_RUNNER_WINDOW=60      seconds the runner is watched after the ingest drained
-#   BENCH_RESULTS=FILE          where the JSON line goes
+#   BENCH_RESULTS=FILE.jsonl    where the JSON line goes (the /metrics timeline: FILE.metrics.tsv)
 #   BENCH_SKIP_BUILD=0          1: use the release binaries already in CARGO_TARGET_DIR
 set -euo pipefail
 
@@ -141,7 +141,6 @@ step "waiting for the scheduler to drain the records topic"
 # come back through the records topic at a few per second, so the count never quite stops).
 last="$(metric periscope_pipeline_received_events_total eval_scheduler)"
 stable=0
-drained_at="$(now)"
 while [ "$stable" -lt 5 ]; do
   sleep 1
   current="$(metric periscope_pipeline_received_events_total eval_scheduler)"
@@ -149,8 +148,7 @@ while [ "$stable" -lt 5 ]; do
     stable=$((stable + 1))
   else
     stable=0
-    drained_at="$(now)"
-  fi
+      fi
   last="$current"
 done
 
@@ -201,6 +199,8 @@ echo "$backfill" >"$work/backfill.json"
 load_average_backfill="$(load_average)"
 stop_pid "$sampler_pid"
 sampler_pid=""
+# The timeline (time, scheduler received/sent, runner received/sent, enrich received) stays.
+cp "$work/metrics.tsv" "${results%.jsonl}.metrics.tsv"
 
 python3 - "$results" <<PY
 import json, sys
@@ -210,12 +210,17 @@ def secs(iso):
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 rows = [list(map(float, line.split())) for line in open("$work/metrics.tsv") if line.strip()]
-# The scheduler's active period: from its first record until the records topic drained.
+# The scheduler's active period: from its first record to its last second with more than 50
+# new records (after that only the runner's score events trickle in).
 start = max((r for r in rows if r[1] == rows[0][1]), key=lambda r: r[0])
-end = max((r for r in rows if r[0] <= $drained_at), key=lambda r: r[0])
+end = [r for i, r in enumerate(rows) if i and r[1] - rows[i - 1][1] > 50][-1]
 records = end[1] - start[1]
 jobs = end[2] - start[2]
 sched_s = max(end[0] - start[0], 1e-9)
+# While the load still sends, and after it stopped (the backlog drain: the scheduler's own pace).
+at_ingest_end = max((r for r in rows if r[0] <= $ingest_ended), key=lambda r: r[0])
+during = (at_ingest_end[1] - start[1]) / max(at_ingest_end[0] - start[0], 1e-9)
+drain_rate = (end[1] - at_ingest_end[1]) / max(end[0] - at_ingest_end[0], 1e-9)
 peak = 0.0
 for i in range(len(rows)):
     for j in range(i + 1, len(rows)):
@@ -240,6 +245,8 @@ result = {
                "seconds": $ingest_ended - $ingest_started, "load_average_end": "$load_average_after_ingest"},
     "scheduler": {"records": records, "jobs_emitted": jobs, "seconds": sched_s,
                   "records_per_s": records / sched_s, "peak_5s_records_per_s": peak,
+                  "records_per_s_during_ingest": during, "records_per_s_after_ingest": drain_rate,
+                  "lag_after_ingest_s": end[0] - at_ingest_end[0],
                   "jobs_per_s": jobs / sched_s},
     "funnels": {names[i]: after[e] for i, e in enumerate("${evaluators[*]}".split())},
     "runner": {"window_s": runner_s, "jobs_done": done_after - done_before,
@@ -262,6 +269,8 @@ s, r, b = result["scheduler"], result["runner"], result["backfill"]
 print(f"ingest: {result['ingest']['accepted_spans']} spans accepted in {result['ingest']['seconds']:.1f}s")
 print(f"scheduling: {s['records']:.0f} records in {s['seconds']:.1f}s = {s['records_per_s']:.0f} records/s "
       f"(peak 5 s: {s['peak_5s_records_per_s']:.0f}); {s['jobs_emitted']:.0f} jobs emitted ({s['jobs_per_s']:.0f}/s)")
+print(f"  while the load sends: {s['records_per_s_during_ingest']:.0f} records/s; after it stopped: "
+      f"{s['records_per_s_after_ingest']:.0f} records/s, drained {s['lag_after_ingest_s']:.1f}s after the load ended")
 for name, f in result["funnels"].items():
     print(f"  {name:<16} matched {f['matched']:>6} sampled {f['sampled']:>6} queued {f['queued']:>6} "
           f"scored {f['scored']:>6} failed {f['failed']:>4} pending {f['pending']:>6} {f.get('failedByReason') or ''}")

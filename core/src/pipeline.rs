@@ -49,6 +49,13 @@ pub trait Processor: Send + Sync + 'static {
 
     /// Processes one record. No log or offset handling here.
     async fn process(&self, record: &ConsumedRecord) -> Result<Vec<LogRecord>, StageError>;
+
+    /// How many records of a batch are processed at once (each task takes a contiguous slice
+    /// in order). CPU-bound processors keep the default, one task per core of the 2-core
+    /// baseline; processors that mostly wait on the network (an LLM judge) use more.
+    fn concurrency(&self) -> usize {
+        2
+    }
 }
 
 /// Durably writes batches of records to a store.

@@ -97,16 +97,19 @@ fn metadata_matches(wanted: &BTreeMap<String, Value>, actual: &BTreeMap<String, 
 }
 
 /// A string filter value matches the same text whether the record holds it as a JSON string
-/// or as another JSON value (`"3"` matches `3`), since OTLP attributes often stringify.
+/// or as another JSON value (`"3"` matches `3`), since OTLP attributes often stringify — and
+/// the Langfuse SDK sends metadata values JSON-encoded, so `"enterprise"` arrives as
+/// `"\"enterprise\""`: either side is also compared in its decoded form.
 fn metadata_value_equals(wanted: &Value, found: &Value) -> bool {
     if wanted == found {
         return true;
     }
-    match (wanted, found) {
-        (Value::String(_), Value::String(_)) => false,
-        (Value::String(text), other) | (other, Value::String(text)) => {
-            serde_json::from_str::<Value>(text).is_ok_and(|parsed| parsed == *other)
-        }
-        _ => false,
-    }
+    let decoded = |value: &Value| match value {
+        Value::String(text) => serde_json::from_str::<Value>(text).ok(),
+        _ => None,
+    };
+    let (wanted_decoded, found_decoded) = (decoded(wanted), decoded(found));
+    found_decoded.as_ref() == Some(wanted)
+        || wanted_decoded.as_ref() == Some(found)
+        || (wanted_decoded.is_some() && wanted_decoded == found_decoded)
 }

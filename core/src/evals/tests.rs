@@ -269,3 +269,38 @@ fn every_patch_bumps_the_version_and_validation_names_the_field() {
             .contains("filter.model")
     );
 }
+
+#[test]
+fn metadata_filters_match_json_encoded_values_as_the_langfuse_sdk_sends_them() {
+    let filter = EvalFilter {
+        metadata: BTreeMap::from([("tier".into(), json!("enterprise"))]),
+        ..EvalFilter::default()
+    };
+    let evaluator = evaluator(EvalTarget::Trace, filter);
+    let trace_with = |value: serde_json::Value| {
+        Record::Trace(TraceRecord {
+            project_id: "p".into(),
+            id: "t1".into(),
+            metadata: BTreeMap::from([("tier".into(), value)]),
+            event_time: at(1),
+            ..TraceRecord::default()
+        })
+    };
+    for stored in [json!("enterprise"), json!("\"enterprise\"")] {
+        assert!(
+            match_record(&evaluator, &trace_with(stored.clone())).is_some(),
+            "{stored}"
+        );
+    }
+    for stored in [
+        json!("free"),
+        json!("\"free\""),
+        json!("enterprise-x"),
+        json!(null),
+    ] {
+        assert!(
+            match_record(&evaluator, &trace_with(stored.clone())).is_none(),
+            "{stored}"
+        );
+    }
+}

@@ -104,10 +104,6 @@ macro_rules! with_retry {
     }};
 }
 
-/// Processor work runs on this many tasks at once: processors are CPU-bound (decode, map,
-/// encode), so one task per core of the 2-core baseline lets enrich use both.
-const PROCESSOR_WORKERS: usize = 2;
-
 /// Outputs and dead letters of one slice of a batch, or `None` when shutdown interrupted it.
 type SliceOutcome = Option<(Vec<LogRecord>, Vec<LogRecord>)>;
 
@@ -137,7 +133,7 @@ async fn process_slice<P: Processor>(
     Some((outputs, dead))
 }
 
-/// Processes a batch on `PROCESSOR_WORKERS` tasks, each taking a contiguous slice, and
+/// Processes a batch on `Processor::concurrency` tasks, each taking a contiguous slice, and
 /// concatenates the results in batch order.
 async fn process_batch<P: Processor>(
     processor: &Arc<P>,
@@ -146,7 +142,7 @@ async fn process_batch<P: Processor>(
     stats: &Arc<PipelineStats>,
     cancel: &CancellationToken,
 ) -> SliceOutcome {
-    let slice_len = batch.len().div_ceil(PROCESSOR_WORKERS).max(1);
+    let slice_len = batch.len().div_ceil(processor.concurrency().max(1)).max(1);
     let mut workers = tokio::task::JoinSet::new();
     for (index, slice) in batch.chunks(slice_len).enumerate() {
         let (processor, slice) = (processor.clone(), slice.to_vec());

@@ -264,10 +264,19 @@ fn record_usage(outcome: &mut JobOutcome, reply: &JudgeReply) {
     outcome.attempts = reply.attempts;
 }
 
+/// Jobs of one batch handled at once.
+const RUNNER_CONCURRENCY: usize = 32;
+
 #[async_trait]
 impl Processor for RunnerProcessor {
     fn name(&self) -> &'static str {
         "eval_runner"
+    }
+
+    /// Jobs mostly wait: on their settle window and on the judge. Many run at once; the
+    /// per-connection semaphore still caps concurrent calls to each judge.
+    fn concurrency(&self) -> usize {
+        RUNNER_CONCURRENCY
     }
 
     async fn process(&self, consumed: &ConsumedRecord) -> Result<Vec<LogRecord>, StageError> {
