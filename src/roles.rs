@@ -231,7 +231,13 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
     if let (true, Some(meta), Some(traces), Some(auth), Some(access)) =
         (roles.api, &meta, &traces, &auth, access)
     {
-        let state = api_state(meta, traces, auth.clone(), access);
+        let state = api_state(
+            meta,
+            traces,
+            auth.clone(),
+            access,
+            &config.prompts.protected_labels,
+        );
         // Only Redis is shared between api processes; an in-process cache has no one to tell.
         let shared = (!config.redis.url.is_empty()).then(|| cache.clone());
         router = router.merge(periscope_api::router_with_shared_cache(state, shared));
@@ -298,6 +304,7 @@ fn api_state(
     traces: &TraceStores,
     auth: Authenticator,
     access: crate::admin::AccessStores,
+    protected_labels: &[String],
 ) -> periscope_api::ApiState {
     periscope_api::ApiState {
         traces: traces.traces.clone(),
@@ -314,6 +321,7 @@ fn api_state(
         shares: access.shares,
         api_keys: access.api_keys,
         admin_token: access.admin_token,
+        protected_labels: Arc::new(protected_labels.to_vec()),
         evals: Some(EvalServices::new(
             meta.evals.clone(),
             SecretCipher::from_env(),

@@ -46,6 +46,8 @@ pub struct ApiState {
     pub api_keys: Option<Arc<dyn ApiKeyAdmin>>,
     /// The cross-project admin credential (`PERISCOPE_ADMIN_TOKEN`), when configured.
     pub admin_token: Option<AdminToken>,
+    /// Prompt labels only the admin token may move (`prompts.protected_labels`).
+    pub protected_labels: Arc<Vec<String>>,
     /// LLM connections, evaluator templates, evaluators and their jobs (`/llm-connections`,
     /// `/evaluator-templates`, `/evaluators`); `None` where the meta store has no evaluator
     /// storage, answered with 400 naming the reason.

@@ -37,6 +37,16 @@ pub struct Config {
     pub s3: S3Config,
     pub redis: RedisConfig,
     pub archive: ArchiveConfig,
+    pub prompts: PromptsConfig,
+}
+
+/// Prompt management.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptsConfig {
+    /// Labels (e.g. `production`) that only requests carrying the admin token
+    /// (`X-Periscope-Admin-Token: <PERISCOPE_ADMIN_TOKEN>`) may move or delete.
+    pub protected_labels: Vec<String>,
 }
 
 /// Listeners and request limits.

@@ -5,7 +5,7 @@ them, compose prompts, link a generation to a prompt, and get a clear 4xx for ba
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 from langfuse import Langfuse
@@ -248,3 +248,38 @@ def test_deleting_versions(lf: Langfuse, api: Api) -> None:
     assert api.get_json("/v2/prompts", {"name": name})["data"] == []
     response = api.request("DELETE", f"/v2/prompts/{name}")
     assert (response.status_code, response.json()) == (404, NOT_FOUND)
+
+
+def test_protected_labels_move_only_with_the_admin_token(spawn_server: Any) -> None:
+    token = f"admin-token-{uuid.uuid4().hex}"
+    server = spawn_server("protected-labels", env={
+        "PERISCOPE__PROMPTS__PROTECTED_LABELS": '["production"]',
+        "PERISCOPE_ADMIN_TOKEN": token,
+    })
+    api = Api(server.base_url, PROJECT_A)
+    admin = {"X-Periscope-Admin-Token": token}
+    name = unique("guarded")
+
+    def create(labels: list[str], headers: Optional[dict[str, str]] = None) -> Any:
+        body = {"name": name, "type": "text", "prompt": "Hi {{who}}", "labels": labels}
+        return api.post("/v2/prompts", json=body, headers=headers or {})
+
+    refused = create(["production"])
+    assert refused.status_code == 403, describe(refused)
+    assert "production" in refused.text and "X-Periscope-Admin-Token".lower() in refused.text.lower()
+    assert create(["production"], admin).status_code == 201
+    assert create(["staging"]).status_code == 201, "unprotected labels need no token"
+
+    # Moving production to version 2, or deleting the version that holds it, needs the token.
+    path = f"/v2/prompts/{name}/versions/2"
+    assert api.request("PATCH", path, json={"newLabels": ["production"]}).status_code == 403
+    assert api.request("PATCH", path, json={"newLabels": ["qa"]}).status_code == 200
+    assert api.request("DELETE", f"/v2/prompts/{name}", params={"version": 1}).status_code == 403
+    assert api.request("DELETE", f"/v2/prompts/{name}").status_code == 403
+    moved = api.request("PATCH", path, json={"newLabels": ["production"]}, headers=admin)
+    assert moved.status_code == 200, describe(moved)
+    assert api.get_json(f"/v2/prompts/{name}", {"label": "production"})["version"] == 2
+    # A wrong token is no token.
+    wrong = {"X-Periscope-Admin-Token": "not-the-token"}
+    assert api.request("DELETE", f"/v2/prompts/{name}", params={"label": "production"}, headers=wrong).status_code == 403
+    assert api.request("DELETE", f"/v2/prompts/{name}", params={"label": "production"}, headers=admin).status_code == 204

@@ -23,7 +23,8 @@ import test_datasets as dataset_checks
 import test_langfuse_sdk as sdk_checks
 import test_otel as otel_checks
 import test_prompts as prompt_checks
-from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project
+import test_score_configs as score_checks
+from periscope_e2e import PROJECT_A, PROJECT_B, Api, PeriscopeServer, Project
 from scaleout import ScaleOut, ServicesMissing
 from stub_openai import StubOpenAI
 
@@ -141,6 +142,28 @@ def test_datasets_and_experiments_in_scaleout_mode(
         check, lf=dataset_lf,
         ds_api=Api(cluster.url, dataset_checks.DS), other_api=Api(cluster.url, dataset_checks.OTHER),
     )
+
+
+SCORE_CHECKS = [
+    score_checks.test_configs_of_each_type_are_created_read_listed_and_patched,
+    score_checks.test_invalid_configs_are_refused_naming_the_field,
+    score_checks.test_scores_are_checked_against_their_config,
+    score_checks.test_a_deleted_score_is_gone_until_it_is_sent_again,
+    score_checks.test_a_trace_reads_its_categorical_scores_with_the_config_value,
+]
+
+
+@pytest.fixture(scope="module")
+def project_b(cluster: ScaleOut, binary: Path) -> Project:
+    cluster.create_project(PROJECT_B, binary)
+    return PROJECT_B
+
+
+@pytest.mark.parametrize("check", SCORE_CHECKS, ids=lambda check: check.__name__.removeprefix("test_"))
+def test_scores_and_score_configs_in_scaleout_mode(
+    check: Callable[..., None], cluster: ScaleOut, project_b: Project
+) -> None:
+    call_check(check, api=Api(cluster.url, PROJECT_A), api_b=Api(cluster.url, project_b))
 
 
 def test_every_role_reports_ready_and_metrics(cluster: ScaleOut) -> None:

@@ -16,6 +16,7 @@ mod cache;
 #[cfg(test)]
 mod fake;
 mod metrics;
+mod protected;
 mod request;
 mod view;
 
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use periscope_core::prompts::compose::{ResolveError, resolve};
@@ -139,8 +140,13 @@ async fn read_prompt(
 pub(crate) async fn create(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PromptView>)> {
+    if !state.protected_labels.is_empty() {
+        let labels = parse_create(&body, &caller.project_id, String::new(), Utc::now())?.labels;
+        protected::check_labels(&state, &headers, &labels)?;
+    }
     let id = Uuid::now_v7().to_string();
     let view = create_prompt(
         state.prompts.as_ref(),
@@ -231,11 +237,13 @@ pub(crate) async fn get_one(
 pub(crate) async fn update_labels(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(path): Path<String>,
     body: Bytes,
 ) -> Result<Json<PromptView>> {
     let (name, version) = parse_version_path(&path)?;
     let labels = parse_new_labels(&body)?;
+    protected::check_labels(&state, &headers, &labels)?;
     let updated = state
         .prompts
         .update_labels(&caller.project_id, &name, version, &labels)
@@ -248,10 +256,12 @@ pub(crate) async fn update_labels(
 pub(crate) async fn delete(
     State(state): State<ApiState>,
     caller: Caller,
+    headers: HeaderMap,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<StatusCode> {
     let target = parse_deletion(&QueryParams::parse(query.as_deref()))?;
+    protected::check_deletion(&state, &headers, &caller.project_id, &name, &target).await?;
     state
         .prompts
         .delete(&caller.project_id, &name, &target)
