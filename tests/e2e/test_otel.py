@@ -27,6 +27,7 @@ from periscope_e2e import (
     barrier,
     by_name,
     describe,
+    eventually,
     get_trace,
     ns_to_datetime,
     observations_of,
@@ -238,11 +239,17 @@ def test_otlp_json(api: Api) -> None:
     assert response.headers.get("content-type", "").startswith("application/json"), response.headers
     assert response.json() == {}, describe(response, "OTLP/JSON answer is an empty ExportTraceServiceResponse")
 
-    trace = get_trace(api, trace_id, min_observations=2)
-    assert trace["name"] == f"json-trace-{run}" and trace["userId"] == f"json-user-{run}"
-    assert trace["tags"] == ["json"] and trace["input"] == {"q": "hi"}
-    assert trace["environment"] == "qa" and trace["version"] == "1.2.3"
-    assert_time(trace["timestamp"], ns_to_datetime(t0), what="trace.timestamp")
+    get_trace(api, trace_id, min_observations=2)
+
+    def check_trace() -> None:
+        # The sink may commit a trace's observations a batch before its trace record.
+        trace = get_trace(api, trace_id, min_observations=2)
+        assert trace["name"] == f"json-trace-{run}" and trace["userId"] == f"json-user-{run}"
+        assert trace["tags"] == ["json"] and trace["input"] == {"q": "hi"}
+        assert trace["environment"] == "qa" and trace["version"] == "1.2.3"
+        assert_time(trace["timestamp"], ns_to_datetime(t0), what="trace.timestamp")
+
+    eventually(check_trace)
     observations = by_name(observations_of(api, trace_id))
     root, child = observations["json-root"], observations["json-llm"]
     assert root["id"] == root_id and root["parentObservationId"] is None
