@@ -41,18 +41,7 @@ pub(crate) async fn open_traces(data_dir: &Path) -> anyhow::Result<Arc<SqliteTra
 
 /// Returns a project id derived from a display name (`My App` → `my-app`).
 pub(crate) fn project_id_from_name(name: &str) -> String {
-    let id: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let id = id.trim_matches('-').to_owned();
+    let id = periscope_core::ids::project_slug(name);
     if id.is_empty() {
         "default".to_owned()
     } else {

@@ -169,7 +169,7 @@ impl Processor for SchedulerProcessor {
         let evaluators = self.evaluators.get().await?;
         // The key names the project (`project_id/trace_id`): most records belong to projects
         // without active evaluators, so skip them before paying for the JSON decode.
-        if let Some(project_id) = key_project(&consumed.key)
+        if let Some(project_id) = topics::key_project_id(&consumed.key)
             && !evaluators.contains_key(project_id)
         {
             return Ok(Vec::new());
@@ -200,10 +200,4 @@ impl Processor for SchedulerProcessor {
         }
         Ok(jobs)
     }
-}
-
-/// The project of a record key `project_id/trace_id`, if the key has that shape.
-fn key_project(key: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(key).ok()?;
-    text.split_once('/').map(|(project_id, _)| project_id)
 }

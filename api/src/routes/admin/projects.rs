@@ -50,7 +50,7 @@ fn parse(body: &[u8]) -> Result<(String, String)> {
             ))
         })?;
     let id = match value.get("id") {
-        None | Some(Value::Null) => id_from_name(name),
+        None | Some(Value::Null) => periscope_core::ids::project_slug(name),
         Some(Value::String(id)) if valid_id(id) => id.clone(),
         Some(_) => {
             return Err(ApiError::InvalidBody(
@@ -71,17 +71,6 @@ fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-fn id_from_name(name: &str) -> String {
-    let id: String = name
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() {
-            true => c.to_ascii_lowercase(),
-            false => '-',
-        })
-        .collect();
-    id.trim_matches('-').to_owned()
 }
 
 #[cfg(test)]
