@@ -208,12 +208,17 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
     let ready = Arc::new(AtomicBool::new(true));
     let mut router = axum::Router::new();
     let mut grpc_task = None;
-    let cache = open_cache(&config).await?;
-    let auth = meta
-        .as_ref()
-        .map(|meta| Authenticator::new(meta.meta.clone(), cache.clone(), config.auth.cache_ttl));
-    if let (true, Some(log), Some(meta), Some(auth), Some(blob), Some(backlog)) =
-        (roles.ingest, &log, &meta, &auth, &blob, &backlog)
+    // Only the request-serving roles verify keys and use the cache (key cache, rate limits,
+    // dedup claims, prompt-cache invalidation); the pipeline roles never connect to it.
+    let cache = match roles.ingest || roles.api {
+        true => Some(open_cache(&config).await?),
+        false => None,
+    };
+    let auth = meta.as_ref().zip(cache.as_ref()).map(|(meta, cache)| {
+        Authenticator::new(meta.meta.clone(), cache.clone(), config.auth.cache_ttl)
+    });
+    if let (true, Some(log), Some(meta), Some(auth), Some(blob), Some(backlog), Some(cache)) =
+        (roles.ingest, &log, &meta, &auth, &blob, &backlog, &cache)
     {
         let ingest = ingest_state(&config, log, meta, auth.clone())
             .with_payload_offload(blob.clone(), config.s3.offload_bytes)
@@ -228,8 +233,8 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
             periscope_ingest::grpc_routes(ingest),
         ));
     }
-    if let (true, Some(meta), Some(traces), Some(auth), Some(access)) =
-        (roles.api, &meta, &traces, &auth, access)
+    if let (true, Some(meta), Some(traces), Some(auth), Some(access), Some(cache)) =
+        (roles.api, &meta, &traces, &auth, access, &cache)
     {
         let state = api_state(
             meta,
