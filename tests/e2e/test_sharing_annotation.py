@@ -13,8 +13,9 @@ import uuid
 from typing import Any
 
 import requests
-from langfuse import Langfuse, propagate_attributes
+from langfuse import propagate_attributes
 
+from sdk_client import langfuse_client
 from periscope_e2e import PROJECT_A, Api, PeriscopeServer, Project, describe, get_trace, run_admin, wait_for
 
 RUN = uuid.uuid4().hex[:8]
@@ -27,20 +28,20 @@ def anonymous(base_url: str, method: str, path: str, **kwargs: Any) -> requests.
 
 def send_traces(base_url: str) -> dict[str, str]:
     """One public trace, one private trace and one private trace in a session, via the SDK."""
-    lf = Langfuse(public_key=PROJECT_A.public_key, secret_key=PROJECT_A.secret_key, host=base_url)
-    ids: dict[str, str] = {}
-    with lf.start_as_current_observation(as_type="span", name=f"shared-{RUN}", input={"q": "hi"}) as root:
-        root.set_trace_as_public()
-        with lf.start_as_current_observation(as_type="generation", name="llm", model="gpt-4o-mini") as child:
-            ids["observation"] = child.id
-        ids["public"] = root.trace_id
-    with lf.start_as_current_observation(as_type="span", name=f"private-{RUN}") as root:
-        ids["private"] = root.trace_id
-    with lf.start_as_current_observation(as_type="span", name=f"in-session-{RUN}") as root:
-        with propagate_attributes(session_id=f"shared-session-{RUN}"):
-            ids["session_trace"] = root.trace_id
-    lf.flush()
-    lf.shutdown()
+    # A fresh client: the SDK keeps one per public key, which an earlier test may have aimed
+    # at another server.
+    with langfuse_client(base_url) as lf:
+        ids: dict[str, str] = {}
+        with lf.start_as_current_observation(as_type="span", name=f"shared-{RUN}", input={"q": "hi"}) as root:
+            root.set_trace_as_public()
+            with lf.start_as_current_observation(as_type="generation", name="llm", model="gpt-4o-mini") as child:
+                ids["observation"] = child.id
+            ids["public"] = root.trace_id
+        with lf.start_as_current_observation(as_type="span", name=f"private-{RUN}") as root:
+            ids["private"] = root.trace_id
+        with lf.start_as_current_observation(as_type="span", name=f"in-session-{RUN}") as root:
+            with propagate_attributes(session_id=f"shared-session-{RUN}"):
+                ids["session_trace"] = root.trace_id
     return ids
 
 
