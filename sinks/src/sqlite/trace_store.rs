@@ -30,14 +30,14 @@ const MAX_READERS: u32 = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteTraceStore {
     pub(super) pools: Pools,
-    /// Batches written since the planner statistics were last refreshed.
+    /// Batches written since this store was opened (the statistics refresh counts them).
     writes_since_optimize: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// The planner statistics are refreshed every this many written batches. Without them SQLite
-/// picked the start-time index over the trace index for `traceId` filters and walked the
-/// whole project (seconds at a million observations); with `analysis_limit` a refresh takes
-/// milliseconds.
+/// The planner statistics are refreshed after the first written batch and then every this
+/// many. Without them SQLite picked the start-time index over the trace index for `traceId`
+/// filters and walked the whole project (seconds at a million observations); with
+/// `analysis_limit` a refresh takes milliseconds.
 const OPTIMIZE_EVERY_BATCHES: u64 = 2_000;
 
 /// Bounded statistics refresh: samples at most `analysis_limit` rows per index.
@@ -49,12 +49,10 @@ impl SqliteTraceStore {
     pub async fn open(path: &Path) -> BackendResult<Self> {
         let pools = open_pools(path, Durability::Normal, MAX_READERS).await?;
         migrate::run(&pools.writer, TRACE_MIGRATIONS).await?;
-        let store = Self {
+        Ok(Self {
             pools,
             writes_since_optimize: Default::default(),
-        };
-        store.optimize().await;
-        Ok(store)
+        })
     }
 
     /// Refreshes the planner statistics; a failure only costs query plans, so it is logged.
@@ -81,7 +79,10 @@ impl TraceStore for SqliteTraceStore {
         let written = self
             .writes_since_optimize
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if written % OPTIMIZE_EVERY_BATCHES == OPTIMIZE_EVERY_BATCHES - 1 {
+        // The first batch after start refreshes too (a database written by an older version
+        // may have no statistics); not at open, where it would hold the write lock while
+        // another process opens the same file.
+        if written.is_multiple_of(OPTIMIZE_EVERY_BATCHES) {
             self.optimize().await;
         }
         Ok(summary)
