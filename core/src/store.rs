@@ -87,8 +87,42 @@ pub struct TraceFilter {
     pub version: Option<String>,
     pub from_timestamp: Option<DateTime<Utc>>,
     pub to_timestamp: Option<DateTime<Utc>>,
+    /// Traces with at least one observation at this level.
+    pub level: Option<Level>,
+    /// Traces with at least one observation of this model.
+    pub model: Option<String>,
+    /// Traces with a score of this name (any data type); with `score_range` set, only numeric
+    /// and boolean scores (true = 1) whose value lies in the range count.
+    pub score_name: Option<String>,
+    pub score_range: ValueRange,
+    /// The sum of the observations' total costs (USD); a trace without costs counts as 0.
+    pub cost_range: ValueRange,
+    /// Seconds from the earliest observation start to the latest observation end; a trace
+    /// without both never matches a latency range.
+    pub latency_range: ValueRange,
+    /// Case-insensitive substring of the trace's input or output (their JSON text).
+    pub search: Option<String>,
     pub order_by: TraceOrderField,
     pub order: SortOrder,
+}
+
+/// An inclusive numeric range; an unset bound is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ValueRange {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl ValueRange {
+    /// Whether neither bound is set (the range matches everything).
+    pub fn is_open(&self) -> bool {
+        self.min.is_none() && self.max.is_none()
+    }
+
+    /// Whether `value` lies within the range.
+    pub fn contains(&self, value: f64) -> bool {
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
+    }
 }
 
 /// Filters of `GET /observations` and `GET /v2/observations`.

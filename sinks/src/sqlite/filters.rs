@@ -3,10 +3,13 @@
 //! Every clause starts with the project: no query can see another project's rows. Time ranges
 //! are half-open, `from` inclusive and `to` exclusive, as in Langfuse's API.
 
+mod trace_derived;
+
 use chrono::{DateTime, Utc};
 use periscope_core::store::{ObservationFilter, ScoreFilter, TraceFilter};
 use sqlx::{QueryBuilder, Sqlite};
 
+use self::trace_derived::push_derived_trace_filter;
 use super::columns::micros;
 
 /// Appends `AND {column} = ?` when `value` is set.
@@ -53,6 +56,7 @@ pub(crate) fn push_time_range(
 }
 
 /// Appends ` WHERE ...` for traces aliased `t`. Every tag of `filter.tags` must be present.
+/// The conditions on observations, scores and input/output live in `trace_derived`.
 pub(crate) fn push_trace_filter<'a>(
     query: &mut QueryBuilder<'a, Sqlite>,
     project_id: &'a str,
@@ -80,6 +84,7 @@ pub(crate) fn push_trace_filter<'a>(
         filter.from_timestamp,
         filter.to_timestamp,
     );
+    push_derived_trace_filter(query, filter);
 }
 
 /// Appends ` WHERE ...` for observations aliased `o`.
