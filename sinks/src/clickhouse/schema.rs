@@ -15,7 +15,23 @@ pub(crate) struct Migration {
     pub(crate) version: u32,
     pub(crate) name: &'static str,
     pub(crate) statements: &'static [&'static str],
+    /// Tables rebuilt in a new layout once the statements ran (`migrate::relayout`).
+    pub(crate) relayouts: &'static [Relayout],
 }
+
+/// A table recreated with the same columns in another layout (sorting key, granularity),
+/// keeping its name and rows: the old table is renamed to `{table}_previous`, `create` makes
+/// the new one, the rows are copied over and the old table is dropped.
+#[derive(Debug)]
+pub(crate) struct Relayout {
+    pub(crate) table: &'static str,
+    /// `CREATE TABLE IF NOT EXISTS {table} ... COMMENT '{LAYOUT_2}'`: the comment tells a
+    /// rebuilt table from the old one when the migration is resumed.
+    pub(crate) create: &'static str,
+}
+
+/// The comment that marks a table created in the layout of migration 5.
+pub(crate) const LAYOUT_2: &str = "periscope layout 2";
 
 /// The table that records applied migrations.
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -65,6 +81,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ORDER BY (project_id, toDate(timestamp), id)
             {ttl}",
         ],
+        relayouts: &[],
     },
     Migration {
         version: 2,
@@ -109,6 +126,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ORDER BY (project_id, toDate(timestamp), id)
             {ttl}",
         ],
+        relayouts: &[],
     },
     Migration {
         version: 3,
@@ -150,6 +168,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ) ENGINE = ReplacingMergeTree(deleted_at)
             ORDER BY (project_id, id)",
         ],
+        relayouts: &[],
     },
     Migration {
         version: 4,
@@ -175,6 +194,95 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             ) ENGINE = ReplacingMergeTree(row_version)
             ORDER BY (project_id, dataset_id, run_id, dataset_item_id, trace_id, span_id)
             {ttl_created_at}",
+        ],
+        relayouts: &[],
+    },
+    Migration {
+        version: 5,
+        name: "traces and observations in finer granules, observations ordered by trace",
+        // docs/adr/0021: reading one trace read five 8,192-row granules of observation bodies
+        // (its observations lay apart, sorted by id within the day) and a whole granule of
+        // trace bodies. Same columns as migrations 1 and 2; only the layout changes.
+        statements: &[],
+        relayouts: &[
+            Relayout {
+                table: "traces",
+                create: "CREATE TABLE IF NOT EXISTS traces (
+                project_id LowCardinality(String),
+                id String,
+                timestamp DateTime64(6, 'UTC'),
+                timestamp_source UInt8,
+                name Nullable(String),
+                user_id Nullable(String),
+                session_id Nullable(String),
+                release Nullable(String),
+                version Nullable(String),
+                environment LowCardinality(String),
+                tags Array(String),
+                metadata Map(String, String),
+                input_preview String,
+                output_preview String,
+                created_at DateTime64(6, 'UTC'),
+                updated_at DateTime64(6, 'UTC'),
+                body String CODEC(ZSTD(3)),
+                row_version UInt64,
+                is_deleted UInt8,
+                INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX user_bloom user_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX session_bloom session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX name_bloom name TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX tags_bloom tags TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX environment_set environment TYPE set(100) GRANULARITY 1
+            ) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+            PARTITION BY toYYYYMM(timestamp)
+            ORDER BY (project_id, toDate(timestamp), id)
+            {ttl}
+            SETTINGS index_granularity = 1024
+            COMMENT 'periscope layout 2'",
+            },
+            // The trace id precedes the id in the sorting key, so a trace's observations
+            // (nearly always of one day) share a granule.
+            Relayout {
+                table: "observations",
+                create: "CREATE TABLE IF NOT EXISTS observations (
+                project_id LowCardinality(String),
+                id String,
+                trace_id String,
+                parent_observation_id Nullable(String),
+                type LowCardinality(Nullable(String)),
+                name Nullable(String),
+                timestamp DateTime64(6, 'UTC'),
+                start_time Nullable(DateTime64(6, 'UTC')),
+                end_time Nullable(DateTime64(6, 'UTC')),
+                level LowCardinality(Nullable(String)),
+                version Nullable(String),
+                environment LowCardinality(String),
+                model LowCardinality(Nullable(String)),
+                total_cost Nullable(Float64),
+                usage_input Nullable(Int64),
+                usage_output Nullable(Int64),
+                usage_total Nullable(Int64),
+                usage_details Map(LowCardinality(String), Int64),
+                cost_details Map(LowCardinality(String), Float64),
+                metadata Map(String, String),
+                input_preview String,
+                output_preview String,
+                body String CODEC(ZSTD(3)),
+                row_version UInt64,
+                is_deleted UInt8,
+                INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX trace_bloom trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+                INDEX parent_bloom parent_observation_id TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX name_bloom name TYPE bloom_filter(0.01) GRANULARITY 1,
+                INDEX type_set type TYPE set(20) GRANULARITY 1,
+                INDEX environment_set environment TYPE set(100) GRANULARITY 1
+            ) ENGINE = ReplacingMergeTree(row_version, is_deleted)
+            PARTITION BY toYYYYMM(timestamp)
+            ORDER BY (project_id, toDate(timestamp), trace_id, id)
+            {ttl}
+            SETTINGS index_granularity = 1024
+            COMMENT 'periscope layout 2'",
+            },
         ],
     },
 ];
@@ -206,6 +314,15 @@ mod tests {
             previous = migration.version;
             for statement in migration.statements {
                 assert!(statement.contains("IF NOT EXISTS"), "{statement}");
+            }
+            for relayout in migration.relayouts {
+                let create = relayout.create;
+                let prefix = format!("CREATE TABLE IF NOT EXISTS {} (", relayout.table);
+                assert!(create.starts_with(&prefix), "{create}");
+                assert!(
+                    create.ends_with(&format!("COMMENT '{LAYOUT_2}'")),
+                    "{create}"
+                );
             }
         }
     }

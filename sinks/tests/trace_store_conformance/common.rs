@@ -109,19 +109,24 @@ pub(crate) async fn sqlite() -> Backend {
     }
 }
 
-pub(crate) async fn clickhouse() -> Backend {
-    let url = clickhouse_url();
-    let database = random_database();
-    let config = ClickHouseConfig {
-        url: url.clone(),
-        database: database.clone(),
+/// The configuration of a ClickHouse store on the test server's database `database`.
+pub(crate) fn clickhouse_config(database: &str) -> ClickHouseConfig {
+    ClickHouseConfig {
+        url: clickhouse_url(),
+        database: database.to_owned(),
         user: "default".into(),
         password: String::new(),
         retention: StdDuration::ZERO,
         insert_timeout: StdDuration::from_secs(30),
         batch_max_records: 20_000,
         batch_max_wait: StdDuration::from_secs(1),
-    };
+    }
+}
+
+pub(crate) async fn clickhouse() -> Backend {
+    let url = clickhouse_url();
+    let database = random_database();
+    let config = clickhouse_config(&database);
     let store = ClickHouseTraceStore::connect(&config)
         .await
         .unwrap()

@@ -15,6 +15,8 @@ mod metrics;
 #[cfg(test)]
 mod metrics_query;
 #[cfg(test)]
+mod migrations;
+#[cfg(test)]
 mod observations;
 #[cfg(test)]
 mod prompt_metrics;
@@ -24,6 +26,8 @@ mod scores;
 mod session_metrics;
 #[cfg(test)]
 mod sessions;
+#[cfg(test)]
+mod trace_filters;
 #[cfg(test)]
 mod traces;
 #[cfg(test)]

@@ -536,6 +536,6 @@ async fn clickhouse_migrations_are_recorded_and_rerun_safely() {
     let again = periscope_sinks::ClickHouseTraceStore::connect(&config)
         .await
         .unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), [1, 2, 3, 4]);
+    assert_eq!(again.schema_versions().await.unwrap(), [1, 2, 3, 4, 5]);
     backend.finish().await;
 }

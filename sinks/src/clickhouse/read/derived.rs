@@ -71,72 +71,106 @@ struct ScoreId {
     id: String,
 }
 
-/// Adds observation ids, score ids, latency and cost to traces of one project, as list views
-/// show them (ids only, no bodies).
-pub(crate) async fn with_derived_fields(
+/// What the observations and scores of some traces add to their list views.
+#[derive(Debug, Default)]
+pub(crate) struct DerivedFields {
+    derived: HashMap<String, Derived>,
+    score_ids: HashMap<String, Vec<String>>,
+}
+
+impl DerivedFields {
+    /// Returns `traces` with their observation ids, score ids, latency and cost.
+    pub(crate) fn into_traces(mut self, traces: Vec<StoredTrace>) -> Vec<Trace> {
+        traces
+            .into_iter()
+            .map(|stored| {
+                let id = stored.record.id.as_str();
+                let derived = self.derived.remove(id).unwrap_or_default();
+                let scores = self.score_ids.remove(id).unwrap_or_default();
+                into_trace(stored, derived, scores)
+            })
+            .collect()
+    }
+}
+
+/// Reads observation ids, score ids, latency and cost of the traces `trace_ids` of one
+/// project, as list views show them (ids only, no bodies). The observation and score queries
+/// run concurrently: on ClickHouse a query's fixed cost dominates these small reads.
+pub(crate) async fn of_traces(
     client: &Client,
     project_id: &str,
-    traces: Vec<StoredTrace>,
-) -> BackendResult<Vec<Trace>> {
-    let mut derived: HashMap<String, Derived> = HashMap::new();
-    let mut score_ids: HashMap<String, Vec<String>> = HashMap::new();
-    let ids: Vec<String> = traces.iter().map(|trace| trace.record.id.clone()).collect();
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        // An observation's trace never changes, so the trace ids select its versions safely.
-        let in_traces = |sql: &mut Sql| {
-            sql.push(" AND trace_id IN ");
-            sql.bind_texts(chunk);
-        };
-        let mut sql = Sql::new("");
-        push_latest(
-            &mut sql,
-            "observations",
-            "trace_id, id, start_time, end_time, total_cost",
-            project_id,
-            &in_traces,
-            &no_filter,
-        );
-        sql.push(" ORDER BY start_time ASC NULLS LAST, id");
-        let rows = sql
-            .query(client)
-            .fetch_all::<ObservationSummary>()
-            .await
-            .map_err(|error| ch_error("failed to read observations of traces", error))?;
-        for row in rows {
-            let entry = derived.entry(row.trace_id).or_default();
+    trace_ids: &[String],
+) -> BackendResult<DerivedFields> {
+    let mut fields = DerivedFields::default();
+    for chunk in trace_ids.chunks(IDS_PER_QUERY) {
+        let (observations, scores) = futures::try_join!(
+            observation_summaries(client, project_id, chunk),
+            score_ids(client, project_id, chunk)
+        )?;
+        for row in observations {
+            let entry = fields.derived.entry(row.trace_id).or_default();
             entry.add(row.start_time, row.end_time, row.total_cost);
             entry.observation_ids.push(row.id);
         }
-
-        // A score's trace may change on upsert: the trace ids select candidates only.
-        let mut sql = Sql::new("SELECT trace_id, id FROM (");
-        push_latest(
-            &mut sql,
-            "scores",
-            "trace_id, id, timestamp",
-            project_id,
-            &no_filter,
-            &in_traces,
-        );
-        sql.push(") ORDER BY timestamp, id");
-        let rows = sql
-            .query(client)
-            .fetch_all::<ScoreId>()
-            .await
-            .map_err(|error| ch_error("failed to read scores of traces", error))?;
-        for row in rows {
+        for row in scores {
             if let Some(trace_id) = row.trace_id {
-                score_ids.entry(trace_id).or_default().push(row.id);
+                fields.score_ids.entry(trace_id).or_default().push(row.id);
             }
         }
     }
-    Ok(traces
-        .into_iter()
-        .map(|stored| {
-            let id = stored.record.id.as_str();
-            let derived = derived.remove(id).unwrap_or_default();
-            let scores = score_ids.remove(id).unwrap_or_default();
-            into_trace(stored, derived, scores)
-        })
-        .collect())
+    Ok(fields)
+}
+
+/// The newest observations of `trace_ids`, by start time.
+async fn observation_summaries(
+    client: &Client,
+    project_id: &str,
+    trace_ids: &[String],
+) -> BackendResult<Vec<ObservationSummary>> {
+    // An observation's trace never changes, so the trace ids select its versions safely.
+    let in_traces = |sql: &mut Sql| {
+        sql.push(" AND trace_id IN ");
+        sql.bind_texts(trace_ids);
+    };
+    let mut sql = Sql::new("");
+    push_latest(
+        &mut sql,
+        "observations",
+        "trace_id, id, start_time, end_time, total_cost",
+        project_id,
+        &in_traces,
+        &no_filter,
+    );
+    sql.push(" ORDER BY start_time ASC NULLS LAST, id");
+    sql.query(client)
+        .fetch_all::<ObservationSummary>()
+        .await
+        .map_err(|error| ch_error("failed to read observations of traces", error))
+}
+
+/// The ids of the newest live scores of `trace_ids`, by time.
+async fn score_ids(
+    client: &Client,
+    project_id: &str,
+    trace_ids: &[String],
+) -> BackendResult<Vec<ScoreId>> {
+    // A score's trace may change on upsert: the trace ids select candidates only.
+    let in_traces = |sql: &mut Sql| {
+        sql.push(" AND trace_id IN ");
+        sql.bind_texts(trace_ids);
+    };
+    let mut sql = Sql::new("SELECT trace_id, id FROM (");
+    push_latest(
+        &mut sql,
+        "scores",
+        "trace_id, id, timestamp",
+        project_id,
+        &no_filter,
+        &in_traces,
+    );
+    sql.push(") ORDER BY timestamp, id");
+    sql.query(client)
+        .fetch_all::<ScoreId>()
+        .await
+        .map_err(|error| ch_error("failed to read scores of traces", error))
 }

@@ -10,6 +10,7 @@ pub(crate) mod prompt_metrics;
 pub(crate) mod scores;
 pub(crate) mod session_metrics;
 pub(crate) mod sessions;
+pub(crate) mod trace_filters;
 pub(crate) mod traces;
 
 use chrono::{DateTime, Utc};

@@ -165,13 +165,16 @@ pub(crate) async fn list_observations(
     let mut count = Sql::new("SELECT count() FROM (");
     push_filtered(&mut count, project_id, filter);
     count.push(")");
-    let total_items = fetch_count(client, &count, "failed to count observations").await?;
 
     let mut sql = Sql::new("SELECT id, timestamp FROM (");
     push_filtered(&mut sql, project_id, filter);
     sql.push(") ORDER BY start_time DESC NULLS LAST, id DESC");
     push_page(&mut sql, page.limit, page.offset());
-    let items = fetch_page(client, project_id, sql).await?;
+    // The count and the page are independent reads: run them side by side.
+    let (total_items, items) = futures::try_join!(
+        fetch_count(client, &count, "failed to count observations"),
+        fetch_page(client, project_id, sql)
+    )?;
     Ok(Page { items, total_items })
 }
 

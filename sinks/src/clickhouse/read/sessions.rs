@@ -8,7 +8,7 @@ use periscope_core::model::{Page, Session};
 use periscope_core::store::{PageRequest, SessionFilter, TraceFilter};
 use serde::Deserialize;
 
-use super::traces::{TRACE_HEAD, TraceHead, from_micros, push_filtered_traces, with_bodies};
+use super::traces::{TRACE_HEAD, TraceHead, from_micros, push_filtered_traces, traces_of_heads};
 use super::{fetch_count, push_any_of, push_page, push_time_range};
 use crate::clickhouse::connect::ch_error;
 use crate::clickhouse::sql::Sql;
@@ -91,8 +91,7 @@ pub(crate) async fn get_session(
     };
     let created_at = from_micros(first.timestamp, "timestamp")?;
     let environment = first.environment.clone();
-    let stored = with_bodies(client, project_id, &heads).await?;
-    let traces = super::derived::with_derived_fields(client, project_id, stored).await?;
+    let traces = traces_of_heads(client, project_id, &heads).await?;
     Ok(Some(Session {
         id: session_id.to_owned(),
         project_id: project_id.to_owned(),

@@ -13,7 +13,7 @@ use periscope_core::model::{ObservationRecord, Page, Trace, TraceRecord, cost_to
 use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField};
 use serde::Deserialize;
 
-use super::derived::{Derived, into_trace, with_derived_fields};
+use super::derived::{Derived, into_trace};
 use super::{fetch_count, push_any_of, push_equal, push_latest, push_page, push_time_range};
 use crate::clickhouse::connect::{body_error, ch_error, corrupt};
 use crate::clickhouse::rows::{TimestampSource, micros};
@@ -82,7 +82,7 @@ fn decode_trace(head: &TraceHead, body: &str) -> BackendResult<StoredTrace> {
 }
 
 /// Appends the trace filter conditions.
-pub(crate) fn push_trace_filter(sql: &mut Sql, filter: &TraceFilter) {
+pub(crate) fn push_trace_filter(sql: &mut Sql, project_id: &str, filter: &TraceFilter) {
     push_equal(sql, "user_id", filter.user_id.as_deref());
     push_equal(sql, "name", filter.name.as_deref());
     push_equal(sql, "session_id", filter.session_id.as_deref());
@@ -98,6 +98,7 @@ pub(crate) fn push_trace_filter(sql: &mut Sql, filter: &TraceFilter) {
         // A trace without any timestamp matches no time range.
         sql.push(" AND timestamp_source != 2");
     }
+    super::trace_filters::push_derived_trace_filter(sql, project_id, filter);
 }
 
 /// Appends the newest live versions of the traces of `project_id` matching `filter`, with the
@@ -105,7 +106,7 @@ pub(crate) fn push_trace_filter(sql: &mut Sql, filter: &TraceFilter) {
 pub(crate) fn push_filtered_traces(sql: &mut Sql, project_id: &str, filter: &TraceFilter) {
     let (from, to) = (filter.from_timestamp, filter.to_timestamp);
     let safe = move |sql: &mut Sql| push_time_range(sql, "timestamp", from, to);
-    let conditions = |sql: &mut Sql| push_trace_filter(sql, filter);
+    let conditions = |sql: &mut Sql| push_trace_filter(sql, project_id, filter);
     push_latest(
         sql,
         "traces",
@@ -127,26 +128,18 @@ struct TraceRow {
     is_deleted: u8,
 }
 
-/// Returns one trace with its full observations (by start time) and scores.
+/// Returns one trace with its full observations (by start time) and scores. The three reads
+/// run concurrently: each costs ClickHouse a fixed few milliseconds however little it reads.
 pub(crate) async fn get_trace(
     client: &Client,
     project_id: &str,
     trace_id: &str,
 ) -> BackendResult<Option<Trace>> {
-    let mut sql = Sql::new(
-        "SELECT timestamp, timestamp_source, environment, created_at, updated_at, body, \
-         is_deleted FROM traces WHERE project_id = ",
-    );
-    sql.bind_text(project_id).push(" AND id = ");
-    sql.bind_text(trace_id)
-        .push(" ORDER BY row_version DESC LIMIT 1");
-    let row = sql
-        .query(client)
-        .fetch_optional::<TraceRow>()
-        .await
-        .map_err(|error| ch_error("failed to read trace", error))?
-        .filter(|row| row.is_deleted == 0);
-    let observations = super::observations::of_trace(client, project_id, trace_id).await?;
+    let (row, observations, scores) = futures::try_join!(
+        newest_trace_row(client, project_id, trace_id),
+        super::observations::of_trace(client, project_id, trace_id),
+        super::scores::of_trace(client, project_id, trace_id)
+    )?;
     let stored = match row {
         Some(row) => {
             let head = TraceHead {
@@ -164,7 +157,6 @@ pub(crate) async fn get_trace(
             None => return Ok(None),
         },
     };
-    let scores = super::scores::of_trace(client, project_id, trace_id).await?;
     let mut derived = Derived::default();
     for observation in &observations {
         derived.add(
@@ -177,6 +169,27 @@ pub(crate) async fn get_trace(
     trace.observations = observations;
     trace.scores = scores;
     Ok(Some(trace))
+}
+
+/// Returns the newest version of a trace's row, unless that version is a deletion.
+async fn newest_trace_row(
+    client: &Client,
+    project_id: &str,
+    trace_id: &str,
+) -> BackendResult<Option<TraceRow>> {
+    let mut sql = Sql::new(
+        "SELECT timestamp, timestamp_source, environment, created_at, updated_at, body, \
+         is_deleted FROM traces WHERE project_id = ",
+    );
+    sql.bind_text(project_id).push(" AND id = ");
+    sql.bind_text(trace_id)
+        .push(" ORDER BY row_version DESC LIMIT 1");
+    Ok(sql
+        .query(client)
+        .fetch_optional::<TraceRow>()
+        .await
+        .map_err(|error| ch_error("failed to read trace", error))?
+        .filter(|row| row.is_deleted == 0))
 }
 
 /// Returns a trace made from its observations alone (their trace record is not stored yet).
@@ -213,7 +226,6 @@ pub(crate) async fn list_traces(
     let mut count = Sql::new("SELECT count() FROM (");
     push_filtered_traces(&mut count, project_id, filter);
     count.push(")");
-    let total_items = fetch_count(client, &count, "failed to count traces").await?;
 
     let mut sql = Sql::new(&format!("SELECT {TRACE_HEAD} FROM ("));
     push_filtered_traces(&mut sql, project_id, filter);
@@ -240,14 +252,35 @@ pub(crate) async fn list_traces(
         ") ORDER BY {column} {direction}, id {id_direction}"
     ));
     push_page(&mut sql, page.limit, page.offset());
-    let heads = sql
-        .query(client)
-        .fetch_all::<TraceHead>()
-        .await
-        .map_err(|error| ch_error("failed to list traces", error))?;
-    let stored = with_bodies(client, project_id, &heads).await?;
-    let items = with_derived_fields(client, project_id, stored).await?;
+    // The count and the page are independent reads: run them side by side.
+    let page_items = async {
+        let heads = sql
+            .query(client)
+            .fetch_all::<TraceHead>()
+            .await
+            .map_err(|error| ch_error("failed to list traces", error))?;
+        traces_of_heads(client, project_id, &heads).await
+    };
+    let (total_items, items) = futures::try_join!(
+        fetch_count(client, &count, "failed to count traces"),
+        page_items
+    )?;
     Ok(Page { items, total_items })
+}
+
+/// Returns the traces of `heads` in their order, with bodies and list-view aggregates (read
+/// concurrently).
+pub(crate) async fn traces_of_heads(
+    client: &Client,
+    project_id: &str,
+    heads: &[TraceHead],
+) -> BackendResult<Vec<Trace>> {
+    let ids: Vec<String> = heads.iter().map(|head| head.id.clone()).collect();
+    let (stored, derived) = futures::try_join!(
+        with_bodies(client, project_id, heads),
+        super::derived::of_traces(client, project_id, &ids)
+    )?;
+    Ok(derived.into_traces(stored))
 }
 
 /// Loads the bodies of `heads` (the newest version of each) and decodes the traces, in the
