@@ -7,7 +7,7 @@
 //! refused (`reject_unsupported`) rather than silently ignored.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use periscope_core::store::{PageRequest, SortOrder, TraceOrderField};
+use periscope_core::store::{PageRequest, SortOrder, TraceOrderField, ValueRange};
 
 use crate::error::{ApiError, Result};
 
@@ -16,6 +16,15 @@ pub(crate) const DEFAULT_LIMIT: u64 = 50;
 
 /// Largest page size of the page-based (v1) endpoints; larger requests get 400, as in Langfuse.
 pub(crate) const MAX_LIMIT: u64 = 100;
+
+/// Which numbers a numeric parameter accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sign {
+    /// Any finite number (scores may be negative).
+    Any,
+    /// Zero or more (costs, durations).
+    NonNegative,
+}
 
 /// The decoded query string of one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,6 +140,51 @@ impl QueryParams {
         parse(value).map(Some).ok_or_else(|| {
             ApiError::parameter(name, format!("expected one of {expected}, got {value:?}"))
         })
+    }
+
+    /// Returns a finite decimal parameter (`0.5`, `2`, `1e-3`).
+    pub(crate) fn number(&self, name: &'static str, sign: Sign) -> Result<Option<f64>> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let number = value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+            .ok_or_else(|| {
+                ApiError::parameter(name, format!("expected a number, got {value:?}"))
+            })?;
+        if sign == Sign::NonNegative && number < 0.0 {
+            return Err(ApiError::parameter(
+                name,
+                format!("must not be negative, got {value:?}"),
+            ));
+        }
+        Ok(Some(number))
+    }
+
+    /// Returns the inclusive range given by a pair of bounds; a lower bound above the upper
+    /// one is refused rather than answered with an empty page, since it is always a mistake.
+    pub(crate) fn range(
+        &self,
+        min_name: &'static str,
+        max_name: &'static str,
+        sign: Sign,
+    ) -> Result<ValueRange> {
+        let range = ValueRange {
+            min: self.number(min_name, sign)?,
+            max: self.number(max_name, sign)?,
+        };
+        if let (Some(min), Some(max)) = (range.min, range.max)
+            && min > max
+        {
+            return Err(ApiError::parameter(
+                min_name,
+                format!("must not be greater than {max_name} ({min} > {max})"),
+            ));
+        }
+        Ok(range)
     }
 
     /// Refuses parameters whose filtering Periscope does not implement, so that a client never
@@ -345,6 +399,62 @@ mod tests {
             ),
             "invalid query parameter filter: is not supported by this server"
         );
+    }
+
+    #[test]
+    fn numbers_are_finite_and_signed_as_asked() {
+        let p = params("a=0.25&b=-2&c=1e-3&d=abc&e=NaN&f=inf&g=%202%20");
+        assert_eq!(p.number("a", Sign::NonNegative).unwrap(), Some(0.25));
+        assert_eq!(p.number("b", Sign::Any).unwrap(), Some(-2.0));
+        assert_eq!(p.number("c", Sign::NonNegative).unwrap(), Some(0.001));
+        assert_eq!(p.number("g", Sign::Any).unwrap(), Some(2.0));
+        assert_eq!(p.number("missing", Sign::Any).unwrap(), None);
+        assert_eq!(
+            message(p.number("b", Sign::NonNegative).unwrap_err()),
+            "invalid query parameter b: must not be negative, got \"-2\""
+        );
+        for name in ["d", "e", "f"] {
+            let error = p.number(name, Sign::Any).unwrap_err();
+            assert!(
+                message(error).starts_with(&format!(
+                    "invalid query parameter {name}: expected a number"
+                )),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn ranges_are_inclusive_pairs_with_min_not_above_max() {
+        let open = params("").range("minCost", "maxCost", Sign::NonNegative);
+        assert_eq!(open.unwrap(), ValueRange::default());
+        let equal = params("minCost=1&maxCost=1").range("minCost", "maxCost", Sign::NonNegative);
+        assert_eq!(
+            equal.unwrap(),
+            ValueRange {
+                min: Some(1.0),
+                max: Some(1.0)
+            }
+        );
+        let half = params("maxCost=0.5").range("minCost", "maxCost", Sign::NonNegative);
+        assert_eq!(
+            half.unwrap(),
+            ValueRange {
+                min: None,
+                max: Some(0.5)
+            }
+        );
+        let inverted = params("minCost=2&maxCost=0.5")
+            .range("minCost", "maxCost", Sign::NonNegative)
+            .unwrap_err();
+        assert_eq!(
+            message(inverted),
+            "invalid query parameter minCost: must not be greater than maxCost (2 > 0.5)"
+        );
+        let bad_max = params("minCost=1&maxCost=lots")
+            .range("minCost", "maxCost", Sign::NonNegative)
+            .unwrap_err();
+        assert!(message(bad_max).starts_with("invalid query parameter maxCost"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 // Prompt management: the list of names, one name's versions with their labels, promoting a
-// version to production (`PATCH /v2/prompts/{name}/versions/{v}`), and a test render that
-// fills `{{variables}}` the way the SDKs' `compile` does.
+// version to production (`PATCH /v2/prompts/{name}/versions/{v}`), a line diff between two
+// versions (prompt_diff.js), and a test render that fills `{{variables}}` the way the SDKs'
+// `compile` does.
 
 import { api } from './api.js';
 import { badge, errorBox, facts, h, loading, replace } from './dom.js';
 import { formatTime, relative } from './format.js';
 import { rowKeys } from './keys.js';
+import { configLines, diffSection, labelLines, promptLines, summaryText } from './prompt_diff.js';
 import { collapsible, renderValue } from './values.js';
 
 const MAX_VERSIONS = 50;
@@ -128,6 +130,67 @@ function labelActions(name, version, reload) {
     message);
 }
 
+/** Returns the "Compare versions" card: two version pickers (by default the previous version
+ *  and the selected one) and the diffs of prompt, config, and labels and tags between them. */
+function versionCompare(name, versions, chosen) {
+  const section = h('section', { class: 'card', id: 'prompt-diff' }, h('h3', {}, 'Compare versions'));
+  if (versions.length < 2) {
+    section.append(h('p', { class: 'muted small' }, 'Only one version: nothing to compare yet.'));
+    return section;
+  }
+  const byNumber = new Map(versions.map((v) => [v.version, v]));
+  // `versions` is newest first: the one before the selected version follows it. The oldest
+  // version has none, so it is compared with the one after it instead.
+  const index = versions.indexOf(chosen);
+  const [defaultFrom, defaultTo] = versions[index + 1] ? [versions[index + 1], chosen] : [chosen, versions[index - 1]];
+  // Read from the address at each render (not the route's), so that `r` keeps a picked pair.
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
+  const picked = (param, fallback) => byNumber.get(Number(params.get(param))) || fallback;
+  const picker = (id, initial) => {
+    const select = h('select', { id }, versions.map((v) => h('option', { value: String(v.version) },
+      `v${v.version}`, (v.labels || []).length ? ` (${v.labels.join(', ')})` : '')));
+    select.value = String(initial.version);
+    return select;
+  };
+  const from = picker('diff-from', picked('from', defaultFrom));
+  const to = picker('diff-to', picked('to', defaultTo));
+  const summary = h('strong', { class: 'diff-summary', id: 'diff-summary', dataset: { summary: 'total' } });
+  const status = h('span', { class: 'muted small', id: 'diff-status', role: 'status' });
+  const sections = h('div', { id: 'diff-sections' });
+  const update = () => {
+    const before = byNumber.get(Number(from.value));
+    const after = byNumber.get(Number(to.value));
+    const parts = [
+      diffSection('Prompt', 'diff-prompt', promptLines(before.prompt), promptLines(after.prompt)),
+      diffSection('Config', 'diff-config', configLines(before.config), configLines(after.config)),
+      diffSection('Labels and tags', 'diff-labels', labelLines(before), labelLines(after)),
+    ];
+    const total = { added: 0, removed: 0 };
+    for (const part of parts) {
+      total.added += part.counts.added;
+      total.removed += part.counts.removed;
+    }
+    summary.textContent = summaryText(total);
+    status.textContent = total.added || total.removed
+      ? `Changes from v${before.version} to v${after.version}.`
+      : `No changes between v${before.version} and v${after.version}.`;
+    replace(sections, parts.map((part) => part.element));
+  };
+  const onChange = () => {
+    update();
+    // Keeps the comparison linkable without a hashchange, which would reload the whole page.
+    history.replaceState(null, '', `#/prompts/${encodeURIComponent(name)}?version=${chosen.version}&from=${from.value}&to=${to.value}`);
+  };
+  from.addEventListener('change', onChange);
+  to.addEventListener('change', onChange);
+  update();
+  section.append(
+    h('div', { class: 'diff-controls' },
+      h('label', { for: 'diff-from' }, 'From'), from, h('label', { for: 'diff-to' }, 'to'), to, summary, status),
+    sections);
+  return section;
+}
+
 async function detailPage(main, route) {
   const name = route.parts[1];
   replace(main, loading('prompt'));
@@ -158,6 +221,7 @@ async function detailPage(main, route) {
             labelActions(name, chosen, (v) => { location.hash = `#/prompts/${encodeURIComponent(name)}?version=${v}&t=${Date.now()}`; }),
             h('h4', {}, 'Prompt'), renderPrompt(chosen),
             chosen.config && Object.keys(chosen.config).length ? [h('h4', {}, 'Config'), collapsible(JSON.stringify(chosen.config, null, 2))] : null),
+          versionCompare(name, versions, chosen),
           testRender(chosen))));
   };
   await render(route.params.get('version')).catch((error) => replace(main, h('a', { href: '#/prompts' }, '← Prompts'), errorBox(error)));

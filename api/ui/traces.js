@@ -1,10 +1,12 @@
-// The traces list: filters (time range, name, user, session, tags, environment, release)
-// kept in the URL hash, pagination, and a "Live" toggle that reloads every few seconds.
+// The traces list: filters (time range, name, user, session, tags, environment, release, and
+// the value filters of trace_filters.js) kept in the URL hash, pagination, and a "Live" toggle
+// that reloads every few seconds.
 
 import { api } from './api.js';
 import { badge, errorBox, h, replace } from './dom.js';
 import { formatCost, formatDuration, formatTime, relative } from './format.js';
 import { rowKeys } from './keys.js';
+import { valueControls, valueParams } from './trace_filters.js';
 
 const LIVE_INTERVAL_MS = 5000;
 const RANGES = [
@@ -40,6 +42,7 @@ export function apiParams(filters) {
     release: filters.get('release'),
     tags: list(filters.get('tags')),
     environment: list(filters.get('environment')),
+    ...valueParams(filters),
   };
   const range = filters.get('range');
   if (RANGE_MS[range]) params.fromTimestamp = new Date(Date.now() - RANGE_MS[range]).toISOString();
@@ -65,6 +68,7 @@ function filterForm(filters) {
   const custom = h('span', { class: 'custom-range' }, h('label', { for: 'filter-from' }, 'From'), from, h('label', { for: 'filter-to' }, 'To'), to);
   custom.hidden = range.value !== 'custom';
   range.addEventListener('change', () => { custom.hidden = range.value !== 'custom'; });
+  const values = valueControls(filters);
   const inputs = TEXT_FILTERS.map(([key, label]) => h('input', {
     id: `filter-${key}`, name: key, placeholder: label.split(' (')[0], title: label, value: filters.get(key) || '',
   }));
@@ -74,6 +78,7 @@ function filterForm(filters) {
       event.preventDefault();
       const next = new URLSearchParams();
       for (const input of inputs) if (input.value.trim()) next.set(input.name, input.value.trim());
+      values.write(next);
       if (range.value) next.set('range', range.value);
       if (range.value === 'custom') {
         if (from.value) next.set('from', new Date(from.value).toISOString());
@@ -82,7 +87,7 @@ function filterForm(filters) {
       if (filters.get('limit')) next.set('limit', filters.get('limit'));
       navigate(next);
     },
-  }, inputs, range, custom,
+  }, inputs, range, custom, values.nodes,
   h('button', { type: 'submit', class: 'primary' }, 'Apply'),
   h('button', { type: 'button', class: 'ghost', onclick: () => navigate(new URLSearchParams()) }, 'Clear'));
   return form;

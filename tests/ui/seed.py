@@ -4,8 +4,9 @@ Usage: seed.py BASE_URL PUBLIC_KEY SECRET_KEY OUT_JSON JUDGE_URL
 
 Sends a three-turn chat session (nested spans, a retriever, a generation with chat messages,
 usage and cost, a tool), a second user's trace in another session with other tags, a trace
-with a large output and an ERROR step, scores, and two prompts (text with two versions,
-chat with a placeholder), and through seed_extra.py a dataset with two experiment runs, an
+with a large output and an ERROR step, scores, three traces for the traces list's value
+filters (seed_filters.py), and two prompts (text with two versions, chat with a
+placeholder), and through seed_extra.py a dataset with two experiment runs, an
 LLM connection to the stub judge at JUDGE_URL, score configs and an annotation queue. Waits until everything is queryable, then writes the ids the
 browser tests need to OUT_JSON.
 """
@@ -20,6 +21,7 @@ import requests
 from langfuse import Langfuse, propagate_attributes
 
 import seed_extra
+import seed_filters
 
 QUERYABLE_TIMEOUT_S = 30
 SESSION = "ui-session-alice"
@@ -96,6 +98,7 @@ def main() -> None:
     lf = Langfuse(public_key=public_key, secret_key=secret_key, host=base_url, environment="production", release="v1.4.0")
     chat_ids = [chat_turn(lf, i + 1, q, a) for i, (q, a) in enumerate(QUESTIONS)]
     other_id = other_trace(lf)
+    filter_ids = seed_filters.seed_filter_traces(lf)
     lf.create_score(name="user_feedback", value=1, trace_id=chat_ids[0], data_type="BOOLEAN", comment="thumbs up")
     lf.create_prompt(
         name="ui-qa", prompt="Answer the question about {{product}}: {{question}}",
@@ -119,6 +122,7 @@ def main() -> None:
     for trace_id in chat_ids:
         wait_queryable(base_url, auth, trace_id, 4)
     wait_queryable(base_url, auth, other_id, 4)
+    seed_filters.wait_filter_traces(base_url, auth, filter_ids)
     seed_extra.wait_dataset(base_url, auth)
     connection_id = seed_extra.seed_judge_connection(base_url, auth, judge_url)
     queue_id = seed_extra.seed_queue(base_url, auth, chat_ids)
@@ -129,6 +133,8 @@ def main() -> None:
             "otherSession": OTHER_SESSION, "prompt": "ui-qa", "chatPrompt": "ui-chat",
             "dataset": seed_extra.DATASET, "runs": list(seed_extra.RUNS), "connectionId": connection_id,
             "queueId": queue_id, "queue": seed_extra.QUEUE,
+            "filterTraceIds": filter_ids, "filterEnvironment": seed_filters.ENVIRONMENT,
+            "filterScore": seed_filters.FILTER_SCORE,
         }, handle, indent=2)
 
 
