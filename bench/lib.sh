@@ -1,4 +1,4 @@
-# Helpers shared by bench/prompts.sh and bench/scaleout.sh (sourced, not run).
+# Helpers shared by the bench/*.sh scripts (sourced, not run).
 # Expects: $work (a scratch directory) and $CARGO_TARGET_DIR; forget_run uses $namespace,
 # $database and $postgres_admin.
 
