@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use periscope_core::auth::Authenticator;
+use periscope_core::cache::Cache;
 use periscope_core::config::Config;
 use periscope_core::evals::{EvalServices, SecretCipher};
 use periscope_core::log::EventLog;
@@ -241,6 +242,7 @@ pub(crate) async fn run(mut roles: RoleSet, config: Config) -> anyhow::Result<()
             traces,
             auth.clone(),
             access,
+            cache.clone(),
             &config.prompts.protected_labels,
         );
         // Only Redis is shared between api processes; an in-process cache has no one to tell.
@@ -309,6 +311,7 @@ fn api_state(
     traces: &TraceStores,
     auth: Authenticator,
     access: crate::admin::AccessStores,
+    cache: Arc<dyn Cache>,
     protected_labels: &[String],
 ) -> periscope_api::ApiState {
     periscope_api::ApiState {
@@ -320,6 +323,8 @@ fn api_state(
         score_configs: meta.score_configs.clone(),
         comments: meta.comments.clone(),
         auth,
+        // UI login sessions: Redis in scale-out mode, so every api process shares them.
+        ui_sessions: cache,
         version: env!("CARGO_PKG_VERSION"),
         annotations: access.annotations,
         score_writer: access.score_writer,

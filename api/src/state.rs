@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use periscope_core::annotation::{AnnotationStore, ScoreWriter};
 use periscope_core::auth::Authenticator;
+use periscope_core::cache::Cache;
 use periscope_core::comments::CommentStore;
 use periscope_core::datasets::{DatasetStore, ExperimentIndex};
 use periscope_core::meta::MetaStore;
@@ -32,6 +33,9 @@ pub struct ApiState {
     pub experiments: Arc<dyn ExperimentIndex>,
     /// Verifies the `Authorization` header of each request.
     pub auth: Authenticator,
+    /// Where the web UI's login sessions live: the deployment's cache, so that with several
+    /// api processes (Redis) a session works on all of them; in process in `periscope serve`.
+    pub ui_sessions: Arc<dyn Cache>,
     /// The server version reported by `GET /api/public/health`.
     pub version: &'static str,
     /// Annotation queues, their items and assignments (`/annotation-queues`).

@@ -23,6 +23,11 @@ pub trait Cache: Send + Sync + Debug + 'static {
     /// Stores `value` only if `key` is absent (`SET NX PX`); returns whether it was stored.
     async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool>;
 
+    /// Replaces the value under `key` only if the key exists (`SET XX PX`), restarting its
+    /// `ttl`; returns whether it was stored. Refreshing an entry this way never brings back
+    /// one that another process deleted meanwhile (a UI logout racing a session refresh).
+    async fn set_if_present(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool>;
+
     /// Removes `key`.
     async fn delete(&self, key: &str) -> BackendResult<()>;
 

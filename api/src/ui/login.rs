@@ -6,8 +6,11 @@
 //! The cookie is HttpOnly (scripts never see it), SameSite=Strict and, when the request came
 //! over HTTPS, Secure. Requests that change state must also come from this origin (checked
 //! with `Sec-Fetch-Site` or `Origin`), so another site cannot act with the cookie.
+//!
+//! Sessions live in `ApiState::ui_sessions`, the deployment's cache, so every api process
+//! knows them; when that cache fails, these endpoints and cookie requests answer 503.
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +23,8 @@ use base64::engine::general_purpose::STANDARD;
 use periscope_core::auth::{AuthError, AuthScope};
 use serde::{Deserialize, Serialize};
 
-use super::session::{Session, process_sessions};
+use super::error::UiError;
+use super::session::{Session, SessionStore};
 use crate::error::ApiError;
 use crate::state::ApiState;
 
@@ -48,7 +52,7 @@ pub(crate) async fn login(
     State(state): State<ApiState>,
     headers: HeaderMap,
     body: Result<Json<LoginRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, UiError> {
     require_same_origin(&Method::POST, &headers)?;
     let Json(request) = body.map_err(|rejection| ApiError::InvalidBody(rejection.body_text()))?;
     let pair = format!(
@@ -59,13 +63,15 @@ pub(crate) async fn login(
     let authorization = format!("Basic {}", STANDARD.encode(pair));
     let context = state.auth.authenticate(Some(&authorization)).await?;
     if context.scope != AuthScope::Full {
-        return Err(ApiError::ScopeDenied);
+        return Err(ApiError::ScopeDenied.into());
     }
-    let token = process_sessions().create(
-        context.project_id.clone(),
-        context.public_key.clone(),
-        Instant::now(),
-    )?;
+    let token = SessionStore::new(state.ui_sessions.as_ref())
+        .create(
+            context.project_id.clone(),
+            context.public_key.clone(),
+            SystemTime::now(),
+        )
+        .await?;
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{}",
         if came_over_https(&headers) {
@@ -85,7 +91,7 @@ pub(crate) async fn login(
 pub(crate) async fn current(
     State(state): State<ApiState>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, UiError> {
     let session = live_session(&Method::GET, &headers, &state)
         .await?
         .ok_or(AuthError::Missing)?;
@@ -97,17 +103,23 @@ pub(crate) async fn current(
 }
 
 /// `POST /ui/api/logout`: ends the session and clears the cookie (204 even without one).
-pub(crate) async fn logout(headers: HeaderMap) -> Result<Response, ApiError> {
+pub(crate) async fn logout(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Response, UiError> {
     require_same_origin(&Method::POST, &headers)?;
     if let Some(token) = session_token(&headers) {
-        process_sessions().remove(token);
+        SessionStore::new(state.ui_sessions.as_ref())
+            .remove(token)
+            .await?;
     }
     let expired = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, expired)]).into_response())
 }
 
 /// The project of the request's session cookie: `Ok(None)` without a cookie, 401 for an
-/// unknown or expired one (or a revoked key), 403 for a cross-site state change.
+/// unknown or expired one (or a revoked key), 403 for a cross-site state change, 503 when the
+/// session store cannot be read.
 pub(crate) async fn session_project(
     method: &Method,
     headers: &HeaderMap,
@@ -122,13 +134,14 @@ async fn live_session(
     method: &Method,
     headers: &HeaderMap,
     state: &ApiState,
-) -> Result<Option<Session>, ApiError> {
+) -> Result<Option<Session>, UiError> {
     let Some(token) = session_token(headers) else {
         return Ok(None);
     };
     require_same_origin(method, headers)?;
-    let session = process_sessions()
-        .touch(token, Instant::now())
+    let session = SessionStore::new(state.ui_sessions.as_ref())
+        .touch(token, SystemTime::now())
+        .await?
         .ok_or(AuthError::Invalid)?;
     // A key deleted since the login ends its sessions (within the auth cache's TTL).
     let key = state

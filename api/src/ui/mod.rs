@@ -4,12 +4,15 @@
 //!
 //! The login page posts a project's key pair once to `/ui/api/login`, which sets an HttpOnly
 //! session cookie (`login`, `session`); the app then calls the public API (`/api/public/...`)
-//! with that cookie instead of Basic auth, and the browser never keeps the secret key. The
-//! share page calls the credential-free `/api/public/share/...` reads.
+//! with that cookie instead of Basic auth, and the browser never keeps the secret key.
+//! Sessions live in the deployment's cache (`ApiState::ui_sessions`), so they work on every
+//! api process behind a load balancer. The share page calls the credential-free
+//! `/api/public/share/...` reads.
 //! Every page is sent with a strict Content-Security-Policy (only same-origin scripts,
 //! styles and requests), so traced data, which the scripts insert as text, cannot run code.
 
 mod assets;
+mod error;
 mod login;
 mod scores;
 mod session;

@@ -70,6 +70,18 @@ impl Cache for InProcessCache {
         Ok(true)
     }
 
+    async fn set_if_present(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
+        let now = Instant::now();
+        let mut entries = self.lock()?;
+        match entries.get_mut(key) {
+            Some(entry) if entry.1 > now => {
+                *entry = (value, now + ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn delete(&self, key: &str) -> BackendResult<()> {
         self.lock()?.remove(key);
         Ok(())

@@ -154,6 +154,23 @@ impl Cache for RedisCache {
         Ok(reply.is_some())
     }
 
+    async fn set_if_present(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
+        let expiry = Some(Expiration::PX(ttl_millis(ttl)));
+        // `SET XX` answers OK when it replaced the value and nil when the key was absent.
+        let reply: Option<String> = self
+            .client
+            .set(
+                self.full_key(key),
+                value,
+                expiry,
+                Some(SetOptions::XX),
+                false,
+            )
+            .await
+            .map_err(backend_error("SET XX failed"))?;
+        Ok(reply.is_some())
+    }
+
     async fn delete(&self, key: &str) -> BackendResult<()> {
         self.client
             .del::<(), _>(self.full_key(key))

@@ -94,6 +94,62 @@ async fn set_if_absent_claims_once(cache: &dyn Cache) {
     );
 }
 
+async fn set_if_present_only_refreshes_a_live_value(cache: &dyn Cache) {
+    assert!(
+        !cache
+            .set_if_present("absent", Bytes::from_static(b"a"), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        cache.get("absent").await.unwrap(),
+        None,
+        "nothing was created"
+    );
+
+    let short = Duration::from_millis(300);
+    cache
+        .set("live", Bytes::from_static(b"a"), short)
+        .await
+        .unwrap();
+    assert!(
+        cache
+            .set_if_present("live", Bytes::from_static(b"b"), LONG)
+            .await
+            .unwrap()
+    );
+    // The refresh replaced the value and restarted the TTL with the new, longer one.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        cache.get("live").await.unwrap(),
+        Some(Bytes::from_static(b"b"))
+    );
+
+    // A deleted key stays deleted.
+    cache.delete("live").await.unwrap();
+    assert!(
+        !cache
+            .set_if_present("live", Bytes::from_static(b"c"), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(cache.get("live").await.unwrap(), None);
+
+    // So does an expired one.
+    cache
+        .set("expiring", Bytes::from_static(b"a"), short)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !cache
+            .set_if_present("expiring", Bytes::from_static(b"b"), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(cache.get("expiring").await.unwrap(), None);
+}
+
 async fn concurrent_claims_have_one_winner(cache: &dyn Cache) {
     let attempts =
         (0..16).map(|i| cache.set_if_absent("contended", Bytes::from(format!("{i}")), LONG));
@@ -154,6 +210,7 @@ cache_conformance!(
     get_set_overwrite_delete,
     values_expire_after_their_ttl,
     set_if_absent_claims_once,
+    set_if_present_only_refreshes_a_live_value,
     concurrent_claims_have_one_winner,
     increment_counts_within_a_fixed_window,
     concurrent_increments_are_all_counted,
