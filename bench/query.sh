@@ -20,6 +20,10 @@
 #   BENCH_RESULTS=FILE             where the JSON lines go
 #   BENCH_SKIP_BUILD=0             1: use the release binaries already in CARGO_TARGET_DIR
 #   BENCH_KEEP_DATA=""             a directory: keep the loaded data dir there for later runs
+#   BENCH_KEEP_CLICKHOUSE=""       1: keep the scale-out run's ClickHouse database (to inspect
+#                                  its query log); drop it yourself afterwards
+#   BENCH_SETTLE_TIMEOUT=600       scale-out: at most this many seconds to wait, after loading,
+#                                  until ClickHouse runs no merge of the bench database
 #   BENCH_QUERY_ROLE=serve         serve: one `periscope serve` (SQLite); scaleout: `periscope
 #                                  ingest` + `process enrich` + `sink traces` + `api` on Kafka,
 #                                  ClickHouse, Postgres and Redis (fresh namespace, databases and
@@ -55,7 +59,9 @@ source "$root/bench/lib.sh"
 cleanup() {
   for pid in "${role_pids[@]}"; do stop_pid "$pid"; done
   forget_run
-  if [ -n "$clickhouse_database" ]; then
+  if [ -n "$clickhouse_database" ] && [ -n "${BENCH_KEEP_CLICKHOUSE:-}" ]; then
+    echo "kept ClickHouse database $clickhouse_database" >&2
+  elif [ -n "$clickhouse_database" ]; then
     curl -fsS "$PERISCOPE__CLICKHOUSE__URL" --data-binary "DROP DATABASE IF EXISTS $clickhouse_database" \
       >/dev/null 2>&1 || echo "could not drop ClickHouse database $clickhouse_database" >&2
   fi
@@ -121,6 +127,22 @@ while [ "$(observations)" -lt "$target_observations" ]; do
   grep -E '^(==|accepted|latency|rejected|drain|server rss|cpu)' "$work/load.out" || true
 done
 step "loaded: $(observations) observations"
+
+if [ -n "$clickhouse_database" ]; then
+  # Reads measured while ClickHouse still merges the parts of a load at full speed on the same
+  # two cores measure the merges; wait (bounded) until none runs, as in a deployment between
+  # bursts, and report how long that took.
+  settle_timeout="${BENCH_SETTLE_TIMEOUT:-600}"
+  settled_polls=0
+  settle_started=$SECONDS
+  while [ $((SECONDS - settle_started)) -lt "$settle_timeout" ] && [ "$settled_polls" -lt 3 ]; do
+    merges="$(curl -fsS "$PERISCOPE__CLICKHOUSE__URL" --data-binary \
+      "SELECT count() FROM system.merges WHERE database = '$clickhouse_database'")"
+    if [ "$merges" = "0" ]; then settled_polls=$((settled_polls + 1)); else settled_polls=0; fi
+    sleep 2
+  done
+  step "ClickHouse merges settled after $((SECONDS - settle_started)) s (load average $(load_average))"
+fi
 
 step "reads, closed loop, $query_concurrency in flight (load average $(load_average))"
 "$bench" query --http "$http_url" --public-key "$public_key" --secret-key "$secret_key" \

@@ -19,6 +19,8 @@ mod migrations;
 #[cfg(test)]
 mod observations;
 #[cfg(test)]
+mod partial_updates;
+#[cfg(test)]
 mod prompt_metrics;
 #[cfg(test)]
 mod scores;

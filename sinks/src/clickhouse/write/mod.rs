@@ -112,12 +112,31 @@ impl Writer<'_> {
     where
         T: Row + RowOwned + RowRead,
     {
+        self.load_latest_narrowed(table, columns, project_id, ids, |_, _| {})
+            .await
+    }
+
+    /// [`Self::load_latest`] with `narrow(sql, chunk)` appending conditions that every version
+    /// of the chunk's rows satisfies, so ClickHouse can use the sorting key to find them.
+    pub(crate) async fn load_latest_narrowed<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        project_id: &str,
+        ids: &[String],
+        narrow: impl Fn(&mut Sql, &[String]),
+    ) -> BackendResult<Vec<T>>
+    where
+        T: Row + RowOwned + RowRead,
+    {
         let mut rows = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let mut sql = Sql::new(&format!(
                 "SELECT {columns} FROM {table} WHERE project_id = "
             ));
-            sql.bind_text(project_id).push(" AND id IN ");
+            sql.bind_text(project_id);
+            narrow(&mut sql, chunk);
+            sql.push(" AND id IN ");
             sql.bind_texts(chunk)
                 .push(" ORDER BY row_version DESC LIMIT 1 BY id");
             let mut fetched = sql
