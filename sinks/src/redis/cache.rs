@@ -138,37 +138,13 @@ impl Cache for RedisCache {
     }
 
     async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
-        let expiry = Some(Expiration::PX(ttl_millis(ttl)));
-        // `SET NX` answers OK when it stored the value and nil when the key existed.
-        let reply: Option<String> = self
-            .client
-            .set(
-                self.full_key(key),
-                value,
-                expiry,
-                Some(SetOptions::NX),
-                false,
-            )
+        self.set_conditionally(key, value, ttl, SetOptions::NX, "SET NX failed")
             .await
-            .map_err(backend_error("SET NX failed"))?;
-        Ok(reply.is_some())
     }
 
     async fn set_if_present(&self, key: &str, value: Bytes, ttl: Duration) -> BackendResult<bool> {
-        let expiry = Some(Expiration::PX(ttl_millis(ttl)));
-        // `SET XX` answers OK when it replaced the value and nil when the key was absent.
-        let reply: Option<String> = self
-            .client
-            .set(
-                self.full_key(key),
-                value,
-                expiry,
-                Some(SetOptions::XX),
-                false,
-            )
+        self.set_conditionally(key, value, ttl, SetOptions::XX, "SET XX failed")
             .await
-            .map_err(backend_error("SET XX failed"))?;
-        Ok(reply.is_some())
     }
 
     async fn delete(&self, key: &str) -> BackendResult<()> {
@@ -197,5 +173,26 @@ impl Cache for RedisCache {
             backend: BACKEND,
             message: format!("counter {full_key} is negative ({count})"),
         })
+    }
+}
+
+impl RedisCache {
+    /// `SET` with `NX` (only when absent) or `XX` (only when present): Redis answers OK when it
+    /// stored the value and nil when the condition failed.
+    async fn set_conditionally(
+        &self,
+        key: &str,
+        value: Bytes,
+        ttl: Duration,
+        condition: SetOptions,
+        failure: &'static str,
+    ) -> BackendResult<bool> {
+        let expiry = Some(Expiration::PX(ttl_millis(ttl)));
+        let reply: Option<String> = self
+            .client
+            .set(self.full_key(key), value, expiry, Some(condition), false)
+            .await
+            .map_err(backend_error(failure))?;
+        Ok(reply.is_some())
     }
 }

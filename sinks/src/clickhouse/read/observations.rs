@@ -37,6 +37,14 @@ struct Head {
     timestamp: i64,
 }
 
+/// A [`Head`] with the number of rows of the whole filtered list.
+#[derive(Debug, Row, Deserialize)]
+struct CountedHead {
+    id: String,
+    timestamp: i64,
+    total: u64,
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct IdBody {
     id: String,
@@ -162,19 +170,36 @@ pub(crate) async fn list_observations(
     filter: &ObservationFilter,
     page: PageRequest,
 ) -> BackendResult<Page<ObservationRecord>> {
-    let mut count = Sql::new("SELECT count() FROM (");
-    push_filtered(&mut count, project_id, filter);
-    count.push(")");
-
-    let mut sql = Sql::new("SELECT id, timestamp FROM (");
+    // The total comes with the page (`count() OVER ()` sees every row before the LIMIT): one
+    // scan of the filtered rows instead of two.
+    let mut sql = Sql::new("SELECT id, timestamp, count() OVER () AS total FROM (");
     push_filtered(&mut sql, project_id, filter);
     sql.push(") ORDER BY start_time DESC NULLS LAST, id DESC");
     push_page(&mut sql, page.limit, page.offset());
-    // The count and the page are independent reads: run them side by side.
-    let (total_items, items) = futures::try_join!(
-        fetch_count(client, &count, "failed to count observations"),
-        fetch_page(client, project_id, sql)
-    )?;
+    let rows = sql
+        .query(client)
+        .fetch_all::<CountedHead>()
+        .await
+        .map_err(|error| ch_error("failed to list observations", error))?;
+    let total_items = match rows.first() {
+        Some(row) => row.total,
+        // A page past the end has no row to carry the total.
+        None if page.offset() > 0 => {
+            let mut count = Sql::new("SELECT count() FROM (");
+            push_filtered(&mut count, project_id, filter);
+            count.push(")");
+            fetch_count(client, &count, "failed to count observations").await?
+        }
+        None => 0,
+    };
+    let heads: Vec<Head> = rows
+        .into_iter()
+        .map(|row| Head {
+            id: row.id,
+            timestamp: row.timestamp,
+        })
+        .collect();
+    let items = with_bodies(client, project_id, &heads).await?;
     Ok(Page { items, total_items })
 }
 
@@ -222,6 +247,15 @@ async fn fetch_page(
         .fetch_all::<Head>()
         .await
         .map_err(|error| ch_error("failed to list observations", error))?;
+    with_bodies(client, project_id, &heads).await
+}
+
+/// Returns the observations of `heads` (the newest version of each), in their order.
+async fn with_bodies(
+    client: &Client,
+    project_id: &str,
+    heads: &[Head],
+) -> BackendResult<Vec<ObservationRecord>> {
     let mut bodies: HashMap<String, String> = HashMap::with_capacity(heads.len());
     for chunk in heads.chunks(IDS_PER_QUERY) {
         let ids: Vec<String> = chunk.iter().map(|head| head.id.clone()).collect();

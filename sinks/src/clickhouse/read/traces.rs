@@ -223,11 +223,12 @@ pub(crate) async fn list_traces(
     filter: &TraceFilter,
     page: PageRequest,
 ) -> BackendResult<Page<Trace>> {
-    let mut count = Sql::new("SELECT count() FROM (");
-    push_filtered_traces(&mut count, project_id, filter);
-    count.push(")");
-
-    let mut sql = Sql::new(&format!("SELECT {TRACE_HEAD} FROM ("));
+    // The total comes with the page (`count() OVER ()` sees every row before the LIMIT): one
+    // scan of the filtered rows instead of two, which matters more than anything else here
+    // when several reads share the cores.
+    let mut sql = Sql::new(&format!(
+        "SELECT {TRACE_HEAD}, count() OVER () AS total FROM ("
+    ));
     push_filtered_traces(&mut sql, project_id, filter);
     let column = match filter.order_by {
         // A trace without a timestamp sorts as NULL, as in the SQLite store.
@@ -252,20 +253,50 @@ pub(crate) async fn list_traces(
         ") ORDER BY {column} {direction}, id {id_direction}"
     ));
     push_page(&mut sql, page.limit, page.offset());
-    // The count and the page are independent reads: run them side by side.
-    let page_items = async {
-        let heads = sql
-            .query(client)
-            .fetch_all::<TraceHead>()
-            .await
-            .map_err(|error| ch_error("failed to list traces", error))?;
-        traces_of_heads(client, project_id, &heads).await
+    let rows = sql
+        .query(client)
+        .fetch_all::<CountedTraceHead>()
+        .await
+        .map_err(|error| ch_error("failed to list traces", error))?;
+    let total_items = match rows.first() {
+        Some(row) => row.total,
+        // A page past the end has no row to carry the total.
+        None if page.offset() > 0 => {
+            let mut count = Sql::new("SELECT count() FROM (");
+            push_filtered_traces(&mut count, project_id, filter);
+            count.push(")");
+            fetch_count(client, &count, "failed to count traces").await?
+        }
+        None => 0,
     };
-    let (total_items, items) = futures::try_join!(
-        fetch_count(client, &count, "failed to count traces"),
-        page_items
-    )?;
+    let heads: Vec<TraceHead> = rows.into_iter().map(CountedTraceHead::into_head).collect();
+    let items = traces_of_heads(client, project_id, &heads).await?;
     Ok(Page { items, total_items })
+}
+
+/// A [`TraceHead`] with the number of rows of the whole filtered list.
+#[derive(Debug, Row, Deserialize)]
+struct CountedTraceHead {
+    id: String,
+    timestamp: i64,
+    timestamp_source: u8,
+    environment: String,
+    created_at: i64,
+    updated_at: i64,
+    total: u64,
+}
+
+impl CountedTraceHead {
+    fn into_head(self) -> TraceHead {
+        TraceHead {
+            id: self.id,
+            timestamp: self.timestamp,
+            timestamp_source: self.timestamp_source,
+            environment: self.environment,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 /// Returns the traces of `heads` in their order, with bodies and list-view aggregates (read
