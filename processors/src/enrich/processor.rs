@@ -17,7 +17,7 @@ use periscope_core::blob::BlobStore;
 use periscope_core::config::MaskingRule;
 use periscope_core::log::{ConsumedRecord, LogRecord};
 use periscope_core::meta::MetaStore;
-use periscope_core::model::Record;
+use periscope_core::model::{Record, TraceRecord};
 use periscope_core::pipeline::{Processor, StageError};
 use periscope_core::topics;
 use periscope_proto::pv1::{self, event::Body};
@@ -153,30 +153,92 @@ impl Processor for EnrichProcessor {
     }
 }
 
-/// Collapses the trace records of one event into one per trace: every span of a Langfuse SDK
-/// request repeats the propagated trace attributes, so this shrinks the records topic and the
-/// store's work several-fold without changing the merged result.
+/// Collapses the trace records of one event into one per trace, and puts them before the
+/// event's other records. Every span of a Langfuse SDK request repeats the propagated trace
+/// attributes, so merging shrinks the records topic and the store's work several-fold without
+/// changing the merged result. Trace records go first because the trace sink may cut a batch
+/// between any two records: written first, the trace's name and attributes are never missing
+/// from a trace whose observations can already be read.
 fn merge_trace_records(records: Vec<Record>) -> Vec<Record> {
-    let mut merged: Vec<Record> = Vec::with_capacity(records.len());
+    let mut traces: Vec<TraceRecord> = Vec::new();
+    let mut others: Vec<Record> = Vec::with_capacity(records.len());
     let mut trace_positions: HashMap<(String, String), usize> = HashMap::new();
     for record in records {
         match record {
             Record::Trace(trace) => {
                 let key = (trace.project_id.clone(), trace.id.clone());
                 match trace_positions.get(&key) {
-                    Some(&position) => {
-                        if let Record::Trace(existing) = &mut merged[position] {
-                            existing.merge(trace);
-                        }
-                    }
+                    Some(&position) => traces[position].merge(trace),
                     None => {
-                        trace_positions.insert(key, merged.len());
-                        merged.push(Record::Trace(trace));
+                        trace_positions.insert(key, traces.len());
+                        traces.push(trace);
                     }
                 }
             }
-            other => merged.push(other),
+            other => others.push(other),
         }
     }
-    merged
+    traces
+        .into_iter()
+        .map(Record::Trace)
+        .chain(others)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use periscope_core::model::ObservationRecord;
+
+    use super::*;
+
+    fn trace(id: &str, name: Option<&str>, second: u32) -> Record {
+        Record::Trace(TraceRecord {
+            project_id: "p".into(),
+            id: id.into(),
+            name: name.map(str::to_owned),
+            event_time: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, second).unwrap(),
+            ..TraceRecord::default()
+        })
+    }
+
+    fn observation(id: &str, trace_id: &str) -> Record {
+        Record::Observation(ObservationRecord {
+            project_id: "p".into(),
+            id: id.into(),
+            trace_id: trace_id.into(),
+            ..ObservationRecord::default()
+        })
+    }
+
+    #[test]
+    fn trace_records_are_merged_per_trace_and_come_before_the_other_records() {
+        let records = vec![
+            observation("o1", "t1"),
+            trace("t1", None, 1),
+            observation("o2", "t2"),
+            trace("t2", Some("second"), 2),
+            trace("t1", Some("first"), 3),
+            observation("o3", "t1"),
+        ];
+        let merged = merge_trace_records(records);
+        let summary: Vec<String> = merged
+            .iter()
+            .map(|record| match record {
+                Record::Trace(trace) => format!("trace {} {:?}", trace.id, trace.name),
+                Record::Observation(observation) => format!("observation {}", observation.id),
+                Record::Score(score) => format!("score {}", score.id),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                "trace t1 Some(\"first\")",
+                "trace t2 Some(\"second\")",
+                "observation o1",
+                "observation o2",
+                "observation o3",
+            ]
+        );
+    }
 }

@@ -93,22 +93,40 @@ pub(crate) async fn get_trace(
     trace_id: &str,
 ) -> BackendResult<Option<Trace>> {
     let context = "failed to read trace";
+    // One read transaction, so the three reads see one snapshot: read apart, a batch committed
+    // between them showed its observations under a trace synthesized without its record (no
+    // name), although the record was written in the same batch.
+    let mut snapshot = pool
+        .begin()
+        .await
+        .map_err(|error| db_error(context, error))?;
     let row = sqlx::query(&format!(
         "SELECT {TRACE_COLUMNS} FROM traces t WHERE t.project_id = ? AND t.id = ?"
     ))
     .bind(project_id)
     .bind(trace_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *snapshot)
     .await
     .map_err(|error| db_error(context, error))?;
     let observations: Vec<ObservationRecord> = fetch_bodies(
-        pool,
+        &mut snapshot,
         "SELECT body FROM observations WHERE project_id = ? AND trace_id = ? \
          ORDER BY start_time IS NULL, start_time, id",
         project_id,
         trace_id,
     )
     .await?;
+    let scores: Vec<ScoreRecord> = fetch_bodies(
+        &mut snapshot,
+        "SELECT body FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, id",
+        project_id,
+        trace_id,
+    )
+    .await?;
+    snapshot
+        .commit()
+        .await
+        .map_err(|error| db_error(context, error))?;
     let stored = match row {
         Some(row) => decode_trace(&row)?,
         None => match synthesize_trace(project_id, trace_id, &observations) {
@@ -116,13 +134,6 @@ pub(crate) async fn get_trace(
             None => return Ok(None),
         },
     };
-    let scores: Vec<ScoreRecord> = fetch_bodies(
-        pool,
-        "SELECT body FROM scores WHERE project_id = ? AND trace_id = ? ORDER BY timestamp, id",
-        project_id,
-        trace_id,
-    )
-    .await?;
     let mut derived = Derived::default();
     for observation in &observations {
         derived.add(
@@ -162,7 +173,7 @@ fn synthesize_trace(
 }
 
 async fn fetch_bodies<T: serde::de::DeserializeOwned>(
-    pool: &SqlitePool,
+    snapshot: &mut sqlx::Transaction<'_, Sqlite>,
     sql: &str,
     project_id: &str,
     trace_id: &str,
@@ -170,7 +181,7 @@ async fn fetch_bodies<T: serde::de::DeserializeOwned>(
     let rows = sqlx::query(sql)
         .bind(project_id)
         .bind(trace_id)
-        .fetch_all(pool)
+        .fetch_all(&mut **snapshot)
         .await
         .map_err(|error| db_error("failed to read the rows of a trace", error))?;
     rows.iter().map(get_body).collect()
