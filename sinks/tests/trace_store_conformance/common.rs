@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use periscope_core::config::ClickHouseConfig;
 use periscope_core::model::{
     ObservationRecord, ObservationType, PriceSnapshot, ScoreDataType, ScoreRecord, ScoreSource,
-    TraceRecord,
+    Trace, TraceRecord,
 };
-use periscope_core::store::TraceStore;
+use periscope_core::store::{PageRequest, TraceFilter, TraceStore};
 use periscope_sinks::{ClickHouseTraceStore, SqliteTraceStore};
 use tempfile::TempDir;
 
@@ -242,4 +242,21 @@ pub(crate) fn score(
         timestamp: time,
         event_time: time,
     }
+}
+
+/// Returns the traces of project `p` matching `filter` (newest first), checking the total.
+pub(crate) async fn listed(store: &dyn TraceStore, filter: &TraceFilter) -> Vec<Trace> {
+    let page = store
+        .list_traces(
+            "p",
+            filter,
+            PageRequest {
+                page: 1,
+                limit: 100,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total_items, page.items.len() as u64, "{filter:?}");
+    page.items
 }

@@ -3,28 +3,11 @@
 //! values can match, and keeps a look-alike in project `q` that must never match.
 
 use chrono::{DateTime, Duration, Utc};
-use periscope_core::model::{Level, ObservationRecord, Record, ScoreDataType, Trace, TraceRecord};
-use periscope_core::store::{PageRequest, TraceFilter, TraceStore, ValueRange};
+use periscope_core::model::{Level, ObservationRecord, Record, ScoreDataType, TraceRecord};
+use periscope_core::store::{TraceFilter, TraceStore, ValueRange};
 use serde_json::json;
 
-use crate::common::{Backend, at, for_each_backend, observation, score, trace};
-
-/// Returns the traces of project `p` matching `filter` (newest first), checking the total.
-async fn listed(store: &dyn TraceStore, filter: &TraceFilter) -> Vec<Trace> {
-    let page = store
-        .list_traces(
-            "p",
-            filter,
-            PageRequest {
-                page: 1,
-                limit: 100,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.total_items, page.items.len() as u64, "{filter:?}");
-    page.items
-}
+use crate::common::{Backend, at, for_each_backend, listed, observation, score, trace};
 
 async fn ids(store: &dyn TraceStore, filter: &TraceFilter) -> Vec<String> {
     listed(store, filter)

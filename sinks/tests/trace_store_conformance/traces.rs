@@ -4,7 +4,7 @@
 use periscope_core::model::{ObservationRecord, Record, TraceRecord};
 use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField, TraceStore};
 
-use crate::common::{Backend, at, for_each_backend, generation, observation, score, trace};
+use crate::common::{Backend, at, for_each_backend, generation, listed, observation, score, trace};
 
 fn tagged(
     id: &str,
@@ -64,19 +64,8 @@ async fn seed(store: &dyn TraceStore) {
 }
 
 async fn ids(store: &dyn TraceStore, filter: &TraceFilter) -> Vec<String> {
-    let page = store
-        .list_traces(
-            "p",
-            filter,
-            PageRequest {
-                page: 1,
-                limit: 100,
-            },
-        )
+    listed(store, filter)
         .await
-        .unwrap();
-    assert_eq!(page.total_items, page.items.len() as u64);
-    page.items
         .into_iter()
         .map(|trace| trace.record.id)
         .collect()
