@@ -2,7 +2,9 @@
 //! project isolation.
 
 use periscope_core::model::{ObservationRecord, Record, TraceRecord};
-use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField, TraceStore};
+use periscope_core::store::{
+    ObservationFilter, PageRequest, SortOrder, TraceFilter, TraceOrderField, TraceStore,
+};
 
 use crate::common::{Backend, at, for_each_backend, generation, listed, observation, score, trace};
 
@@ -289,6 +291,45 @@ async fn a_project_never_sees_another_projects_rows() {
             .await
             .unwrap();
         assert!(nobody.items.is_empty(), "{}", backend.name);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_is_empty_and_still_reports_the_total() {
+    for_each_backend(async |backend: &Backend| {
+        let store = &backend.store;
+        store
+            .write(vec![
+                Record::Trace(trace("p", "t1", at(1))),
+                Record::Trace(trace("p", "t2", at(2))),
+                Record::Trace(trace("p", "t3", at(3))),
+                Record::Observation(observation("p", "o1", "t1", at(1))),
+                Record::Observation(observation("p", "o2", "t2", at(2))),
+                Record::Observation(observation("p", "o3", "t3", at(3))),
+            ])
+            .await
+            .unwrap();
+        let past_the_end = PageRequest { page: 3, limit: 2 };
+        let traces = store
+            .list_traces("p", &TraceFilter::default(), past_the_end)
+            .await
+            .unwrap();
+        assert!(traces.items.is_empty(), "{}", backend.name);
+        assert_eq!(traces.total_items, 3, "{}", backend.name);
+        let observations = store
+            .list_observations("p", &ObservationFilter::default(), past_the_end)
+            .await
+            .unwrap();
+        assert!(observations.items.is_empty(), "{}", backend.name);
+        assert_eq!(observations.total_items, 3, "{}", backend.name);
+        let last = PageRequest { page: 2, limit: 2 };
+        let traces = store
+            .list_traces("p", &TraceFilter::default(), last)
+            .await
+            .unwrap();
+        assert_eq!(traces.items.len(), 1, "{}", backend.name);
+        assert_eq!(traces.total_items, 3, "{}", backend.name);
     })
     .await;
 }

@@ -16,6 +16,7 @@ pub(crate) mod traces;
 use chrono::{DateTime, Utc};
 use clickhouse::Client;
 use periscope_core::error::BackendResult;
+use periscope_core::store::PageRequest;
 
 use super::connect::ch_error;
 use super::sql::Sql;
@@ -108,6 +109,28 @@ pub(crate) async fn fetch_count(client: &Client, sql: &Sql, context: &str) -> Ba
         .fetch_one::<u64>()
         .await
         .map_err(|error| ch_error(context, error))
+}
+
+/// Returns the total of a page read with `count() OVER () AS total`: carried by its first row,
+/// or, for a page past the end (no row to carry it), counted by `SELECT count() FROM (rows)`
+/// where `push_rows` appends the filtered rows.
+pub(crate) async fn page_total(
+    client: &Client,
+    first_row_total: Option<u64>,
+    page: PageRequest,
+    push_rows: impl FnOnce(&mut Sql),
+    context: &str,
+) -> BackendResult<u64> {
+    match first_row_total {
+        Some(total) => Ok(total),
+        None if page.offset() > 0 => {
+            let mut count = Sql::new("SELECT count() FROM (");
+            push_rows(&mut count);
+            count.push(")");
+            fetch_count(client, &count, context).await
+        }
+        None => Ok(0),
+    }
 }
 
 /// A filter that adds nothing.

@@ -13,7 +13,7 @@ use periscope_core::store::{ObservationCursor, ObservationFilter, PageRequest};
 use serde::Deserialize;
 
 use super::{
-    fetch_count, no_filter, push_any_of, push_equal, push_latest, push_page, push_time_range,
+    no_filter, page_total, push_any_of, push_equal, push_latest, push_page, push_time_range,
 };
 use crate::clickhouse::connect::{body_error, ch_error};
 use crate::clickhouse::rows::micros;
@@ -194,17 +194,14 @@ pub(crate) async fn list_observations(
         .fetch_all::<CountedHead>()
         .await
         .map_err(|error| ch_error("failed to list observations", error))?;
-    let total_items = match rows.first() {
-        Some(row) => row.total,
-        // A page past the end has no row to carry the total.
-        None if page.offset() > 0 => {
-            let mut count = Sql::new("SELECT count() FROM (");
-            push_filtered(&mut count, project_id, filter);
-            count.push(")");
-            fetch_count(client, &count, "failed to count observations").await?
-        }
-        None => 0,
-    };
+    let total_items = page_total(
+        client,
+        rows.first().map(|row| row.total),
+        page,
+        |sql| push_filtered(sql, project_id, filter),
+        "failed to count observations",
+    )
+    .await?;
     let heads: Vec<Head> = rows
         .into_iter()
         .map(|row| Head {

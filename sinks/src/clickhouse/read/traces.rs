@@ -14,7 +14,7 @@ use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField
 use serde::Deserialize;
 
 use super::derived::{Derived, into_trace};
-use super::{fetch_count, push_any_of, push_equal, push_latest, push_page, push_time_range};
+use super::{page_total, push_any_of, push_equal, push_latest, push_page, push_time_range};
 use crate::clickhouse::connect::{body_error, ch_error, corrupt};
 use crate::clickhouse::rows::{TimestampSource, micros};
 use crate::clickhouse::sql::Sql;
@@ -258,17 +258,14 @@ pub(crate) async fn list_traces(
         .fetch_all::<CountedTraceHead>()
         .await
         .map_err(|error| ch_error("failed to list traces", error))?;
-    let total_items = match rows.first() {
-        Some(row) => row.total,
-        // A page past the end has no row to carry the total.
-        None if page.offset() > 0 => {
-            let mut count = Sql::new("SELECT count() FROM (");
-            push_filtered_traces(&mut count, project_id, filter);
-            count.push(")");
-            fetch_count(client, &count, "failed to count traces").await?
-        }
-        None => 0,
-    };
+    let total_items = page_total(
+        client,
+        rows.first().map(|row| row.total),
+        page,
+        |sql| push_filtered_traces(sql, project_id, filter),
+        "failed to count traces",
+    )
+    .await?;
     let heads: Vec<TraceHead> = rows.into_iter().map(CountedTraceHead::into_head).collect();
     let items = traces_of_heads(client, project_id, &heads).await?;
     Ok(Page { items, total_items })
@@ -316,7 +313,7 @@ pub(crate) async fn traces_of_heads(
 
 /// Loads the bodies of `heads` (the newest version of each) and decodes the traces, in the
 /// order of `heads`.
-pub(crate) async fn with_bodies(
+async fn with_bodies(
     client: &Client,
     project_id: &str,
     heads: &[TraceHead],
