@@ -22,6 +22,9 @@
 #   BENCH_KEEP_DATA=""             a directory: keep the loaded data dir there for later runs
 #   BENCH_KEEP_CLICKHOUSE=""       1: keep the scale-out run's ClickHouse database (to inspect
 #                                  its query log); drop it yourself afterwards
+#   BENCH_REUSE_CLICKHOUSE=""      scale-out: a database kept by an earlier run
+#                                  (BENCH_KEEP_CLICKHOUSE=1): start only the api on it (which
+#                                  runs any new migration), load nothing more, keep it
 #   BENCH_SETTLE_TIMEOUT=600       scale-out: at most this many seconds to wait, after loading,
 #                                  until ClickHouse runs no merge of the bench database
 #   BENCH_QUERY_ROLE=serve         serve: one `periscope serve` (SQLite); scaleout: `periscope
@@ -95,9 +98,16 @@ case "$query_role" in
     # Loading is the point here: push back as a real deployment would.
     unset PERISCOPE__PIPELINE__MAX_BACKLOG_EVENTS
     clickhouse_database="periscope_bench_${database#periscope_bench_}"
+    roles=(ingest "process enrich" "sink traces" api)
+    if [ -n "${BENCH_REUSE_CLICKHOUSE:-}" ]; then
+      # Reads of a database an earlier run kept: only the api, and the database stays.
+      clickhouse_database="$BENCH_REUSE_CLICKHOUSE"
+      export BENCH_KEEP_CLICKHOUSE=1
+      roles=(api)
+    fi
     export PERISCOPE__CLICKHOUSE__DATABASE="$clickhouse_database"
     step "scale-out: Kafka namespace $namespace, ClickHouse $clickhouse_database, Postgres $database"
-    for role in ingest "process enrich" "sink traces" api; do
+    for role in "${roles[@]}"; do
       read -r -a role_args <<< "$role"
       start_role "${role// /-}" env -u PERISCOPE__S3__ENDPOINT -- "${role_args[@]}"
       role_pids+=("$role_pid")

@@ -84,6 +84,15 @@ pub(crate) struct TraceRow {
     pub(crate) is_deleted: u8,
 }
 
+/// What a trace version is selected by before the newest version is picked: its sorting-key
+/// time, user and session.
+#[derive(Debug)]
+pub(crate) struct TraceIdentity {
+    pub(crate) timestamp: i64,
+    pub(crate) user_id: Option<String>,
+    pub(crate) session_id: Option<String>,
+}
+
 impl TraceRow {
     /// Returns the row of a merged trace.
     pub(crate) fn new(
@@ -117,17 +126,28 @@ impl TraceRow {
         }
     }
 
-    /// Returns a deletion marker for the row version stored under `timestamp`: it shares that
-    /// version's sorting key, so merges collapse the two, and it hides it from reads at once.
-    pub(crate) fn tombstone(project_id: &str, id: &str, timestamp: i64, row_version: u64) -> Self {
+    /// Returns a deletion marker for the row version stored under `identity`: it shares that
+    /// version's sorting key, so merges collapse the two, and it hides it from reads at once,
+    /// also from reads that select rows by user or session before picking the newest.
+    pub(crate) fn tombstone(
+        project_id: &str,
+        id: &str,
+        identity: TraceIdentity,
+        row_version: u64,
+    ) -> Self {
+        let TraceIdentity {
+            timestamp,
+            user_id,
+            session_id,
+        } = identity;
         Self {
             project_id: project_id.to_owned(),
             id: id.to_owned(),
             timestamp,
             timestamp_source: TimestampSource::Unknown as u8,
             name: None,
-            user_id: None,
-            session_id: None,
+            user_id,
+            session_id,
             release: None,
             version: None,
             environment: String::new(),

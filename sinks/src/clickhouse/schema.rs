@@ -1,6 +1,7 @@
 //! The ClickHouse schema as numbered migrations. docs/adr/0009 explains the design.
 //!
-//! Every statement is idempotent (`IF NOT EXISTS`), so a migration that stopped half-way is
+//! Every statement is idempotent (`IF NOT EXISTS`, settings, projection builds, a backfill
+//! that finds nothing left to do), so a migration that stopped half-way is
 //! simply run again on the next start. Released migrations are never edited: changes go into a
 //! new, higher-numbered migration.
 //!
@@ -285,6 +286,53 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             },
         ],
     },
+    Migration {
+        version: 6,
+        name: "traces sorted by user and by session in projections",
+        // docs/adr/0022: a user's or session's traces lie in every granule of their days, so
+        // lists filtered by them read the whole range. The projections keep the columns the
+        // filters and orderings read, sorted by user and by session.
+        statements: &[
+            // ReplacingMergeTree refuses projections unless merges say what to do with them:
+            // rebuild them from the merged rows.
+            "ALTER TABLE traces MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'",
+            "ALTER TABLE traces ADD PROJECTION IF NOT EXISTS by_user (
+                SELECT project_id, id, timestamp, timestamp_source, name, user_id, session_id,
+                    release, version, environment, tags, created_at, updated_at, row_version,
+                    is_deleted
+                ORDER BY project_id, user_id, id)",
+            "ALTER TABLE traces ADD PROJECTION IF NOT EXISTS by_session (
+                SELECT project_id, id, timestamp, timestamp_source, name, user_id, session_id,
+                    release, version, environment, tags, created_at, updated_at, row_version,
+                    is_deleted
+                ORDER BY project_id, session_id, id)",
+            // Builds the projections of the parts written before; runs in the background
+            // (reads of parts without them fall back to the table).
+            "ALTER TABLE traces MATERIALIZE PROJECTION by_user",
+            "ALTER TABLE traces MATERIALIZE PROJECTION by_session",
+            // Rows written before this migration: every version superseded by one with another
+            // time, user or session gets the tombstone the sink now writes (docs/adr/0022), one
+            // above it and below the next version (versions are at least 2 apart). Rerunning
+            // adds nothing: such a group's newest row is then the tombstone.
+            "INSERT INTO traces (project_id, id, timestamp, timestamp_source, user_id,
+                session_id, environment, created_at, updated_at, body, row_version, is_deleted)
+            SELECT project_id, id, timestamp, 2, user_id, session_id, '', timestamp, timestamp,
+                '', group_version + 1, 1
+            FROM (
+                SELECT project_id, id, timestamp, user_id, session_id,
+                    max(row_version) AS group_version,
+                    argMax(is_deleted, row_version) AS group_deleted
+                FROM traces GROUP BY project_id, id, timestamp, user_id, session_id
+            ) AS identity_groups
+            INNER JOIN (
+                SELECT project_id, id, max(row_version) AS newest_version
+                FROM traces GROUP BY project_id, id
+            ) AS newest USING (project_id, id)
+            WHERE group_version < newest_version AND group_deleted = 0
+            SETTINGS optimize_on_insert = 0",
+        ],
+        relayouts: &[],
+    },
 ];
 
 /// Returns `statement` with its `{ttl}` (rows keyed by `timestamp`) and `{ttl_created_at}`
@@ -313,7 +361,13 @@ mod tests {
             assert!(migration.version > previous, "{}", migration.name);
             previous = migration.version;
             for statement in migration.statements {
-                assert!(statement.contains("IF NOT EXISTS"), "{statement}");
+                // Settings, projection builds and the tombstone backfill are idempotent by
+                // nature; everything that creates something says IF NOT EXISTS.
+                let idempotent = statement.contains("IF NOT EXISTS")
+                    || statement.contains("MODIFY SETTING")
+                    || statement.contains("MATERIALIZE PROJECTION")
+                    || statement.contains("group_deleted = 0");
+                assert!(idempotent, "{statement}");
             }
             for relayout in migration.relayouts {
                 let create = relayout.create;

@@ -1,8 +1,10 @@
 //! ClickHouse migration 5 (docs/adr/0021) rebuilds `traces` and `observations` in a new layout.
 //! A process killed anywhere in the rebuild leaves one of three states; the next start must
 //! finish the rebuild from each of them, keeping every row and showing no duplicate.
+//! Migration 6 (docs/adr/0022) gives trace versions written before it the tombstones that let
+//! reads select by user and session first.
 
-use periscope_core::model::Record;
+use periscope_core::model::{Record, TraceRecord};
 use periscope_core::store::{ObservationFilter, PageRequest, TraceFilter, TraceStore};
 use periscope_sinks::ClickHouseTraceStore;
 
@@ -22,11 +24,14 @@ async fn execute(client: &clickhouse::Client, statement: &str) {
         .unwrap_or_else(|error| panic!("{statement}: {error}"));
 }
 
-/// Makes the next start run migration 5 again.
-async fn forget_migration_5(client: &clickhouse::Client) {
+/// Makes the next start run the migrations from `version` on again.
+async fn forget_migrations_from(client: &clickhouse::Client, version: u32) {
     execute(
         client,
-        "ALTER TABLE schema_migrations DELETE WHERE version = 5 SETTINGS mutations_sync = 2",
+        &format!(
+            "ALTER TABLE schema_migrations DELETE WHERE version >= {version} \
+             SETTINGS mutations_sync = 2"
+        ),
     )
     .await;
 }
@@ -78,11 +83,14 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
     let expected = (vec!["o1".to_owned(), "o2".to_owned()], 2, 3);
     assert_eq!(visible(backend.store.as_ref()).await, expected);
 
-    // Each state an interrupted rebuild can leave, made from the rebuilt tables' rows.
+    // Each state an interrupted rebuild can leave, made from the rebuilt tables' rows (before
+    // migration 6, so without the projections it adds to `traces`).
     let states: [(&str, &[&str]); 3] = [
         (
             "killed before the rename: the tables are in the old layout",
             &[
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_user",
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_session",
                 "CREATE TABLE {t}_old AS {t} {old}",
                 "INSERT INTO {t}_old SELECT * FROM {t}",
                 "DROP TABLE {t}",
@@ -92,6 +100,8 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
         (
             "killed after the rename, before the copy: the rows are only in {t}_previous",
             &[
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_user",
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_session",
                 "CREATE TABLE {t}_previous AS {t} {old}",
                 "INSERT INTO {t}_previous SELECT * FROM {t}",
                 "TRUNCATE TABLE {t}",
@@ -100,6 +110,8 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
         (
             "killed after the copy, before the drop: the rows are in both tables",
             &[
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_user",
+                "ALTER TABLE {t} DROP PROJECTION IF EXISTS by_session",
                 "CREATE TABLE {t}_previous AS {t} {old}",
                 "INSERT INTO {t}_previous SELECT * FROM {t}",
             ],
@@ -112,7 +124,8 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
                 execute(&client, &statement).await;
             }
         }
-        forget_migration_5(&client).await;
+        // An interrupted migration 5 means migration 6 never ran.
+        forget_migrations_from(&client, 5).await;
 
         let reopened = ClickHouseTraceStore::connect(&clickhouse_config(database))
             .await
@@ -134,7 +147,88 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
             ],
             "{state}"
         );
-        assert_eq!(reopened.schema_versions().await.unwrap(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            reopened.schema_versions().await.unwrap(),
+            [1, 2, 3, 4, 5, 6]
+        );
     }
+    backend.finish().await;
+}
+
+/// Trace rows as a release before migration 6 left them: versions superseded by one under
+/// another user, session or time had no tombstone carrying those.
+#[tokio::test]
+async fn migration_6_hides_versions_superseded_before_it() {
+    let backend = clickhouse().await;
+    let (client, database) = backend.clickhouse().unwrap();
+    let version = |user: &str, session: &str, second: i64, event: i64| {
+        Record::Trace(TraceRecord {
+            user_id: Some(user.into()),
+            session_id: Some(session.into()),
+            event_time: at(event),
+            ..trace("p", "t1", at(second))
+        })
+    };
+    for record in [version("u1", "s1", 10, 1), version("u2", "s2", 20, 2)] {
+        backend.store.write(vec![record]).await.unwrap();
+    }
+    // Drop the tombstones this release wrote: the old versions are then found again under the
+    // old user and session, as reads before the backfill would find them.
+    execute(
+        &client,
+        "ALTER TABLE traces DELETE WHERE is_deleted = 1 SETTINGS mutations_sync = 2",
+    )
+    .await;
+    let by_user = |user: &str| TraceFilter {
+        user_id: Some(user.into()),
+        ..Default::default()
+    };
+    let by_session = |session: &str| TraceFilter {
+        session_id: Some(session.into()),
+        ..Default::default()
+    };
+    let totals = async |store: &dyn TraceStore| {
+        let mut totals = Vec::new();
+        for filter in [
+            by_user("u1"),
+            by_user("u2"),
+            by_session("s1"),
+            by_session("s2"),
+        ] {
+            let page = store
+                .list_traces("p", &filter, PageRequest::default())
+                .await
+                .unwrap();
+            totals.push(page.total_items);
+        }
+        totals
+    };
+    assert_eq!(
+        totals(backend.store.as_ref()).await,
+        [1, 1, 1, 1],
+        "the legacy rows show under the old user and session"
+    );
+
+    forget_migrations_from(&client, 6).await;
+    let reopened = ClickHouseTraceStore::connect(&clickhouse_config(database))
+        .await
+        .unwrap();
+    assert_eq!(totals(&reopened).await, [0, 1, 0, 1]);
+    // A second run finds nothing left to hide.
+    let tombstones = async || -> u64 {
+        client
+            .query("SELECT count() FROM traces WHERE is_deleted = 1")
+            .fetch_one()
+            .await
+            .unwrap()
+    };
+    let after_first = tombstones().await;
+    assert_eq!(after_first, 1);
+    forget_migrations_from(&client, 6).await;
+    let again = ClickHouseTraceStore::connect(&clickhouse_config(database))
+        .await
+        .unwrap();
+    assert_eq!(tombstones().await, after_first);
+    assert_eq!(totals(&again).await, [0, 1, 0, 1]);
     backend.finish().await;
 }

@@ -267,6 +267,89 @@ async fn an_updated_trace_is_found_by_its_new_values_only() {
     .await;
 }
 
+/// ClickHouse selects a user's or session's traces before picking their newest versions
+/// (docs/adr/0022): a version left under an old user, session or time must never show.
+#[tokio::test]
+async fn a_trace_moved_to_another_user_session_or_time_is_found_under_the_new_ones_only() {
+    for_each_backend(async |backend: &Backend| {
+        let store = backend.store.as_ref();
+        let version = |user: &str, session: &str, second: i64, event: i64| {
+            Record::Trace(TraceRecord {
+                user_id: Some(user.into()),
+                session_id: Some(session.into()),
+                event_time: at(event),
+                ..trace("p", "t1", at(second))
+            })
+        };
+        store
+            .write(vec![
+                version("u1", "s1", 30, 1),
+                Record::Observation(generation("p", "g1", "t1", at(11), "gpt-4o")),
+                Record::Score(score("p", "sc1", Some("t1"), at(12))),
+            ])
+            .await
+            .unwrap();
+        // Another user and session at the same time (the sorting key stays).
+        store.write(vec![version("u2", "s2", 30, 2)]).await.unwrap();
+        // Back to the first user, in a third session and at an earlier time (a trace's time
+        // only moves earlier on merge).
+        store.write(vec![version("u1", "s3", 10, 3)]).await.unwrap();
+        let filter = |user: Option<&str>, session: Option<&str>, from: i64, to: i64| TraceFilter {
+            user_id: user.map(Into::into),
+            session_id: session.map(Into::into),
+            from_timestamp: Some(at(from)),
+            to_timestamp: Some(at(to)),
+            ..Default::default()
+        };
+        let cases: [(TraceFilter, &[&str]); 8] = [
+            (filter(Some("u1"), None, 0, 100), &["t1"]),
+            (filter(Some("u2"), None, 0, 100), &[]),
+            (filter(None, Some("s1"), 0, 100), &[]),
+            (filter(None, Some("s2"), 0, 100), &[]),
+            (filter(None, Some("s3"), 0, 100), &["t1"]),
+            (filter(Some("u1"), None, 25, 40), &[]),
+            (filter(Some("u1"), Some("s3"), 0, 15), &["t1"]),
+            (filter(Some("u1"), Some("s1"), 0, 100), &[]),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(
+                ids(store, &filter).await,
+                expected,
+                "{}: {filter:?}",
+                backend.name
+            );
+        }
+        // Observations and scores filtered by user follow their trace.
+        for (user, expected) in [("u1", 1), ("u2", 0)] {
+            let observations = ObservationFilter {
+                user_id: Some(user.into()),
+                ..Default::default()
+            };
+            let page = store
+                .list_observations("p", &observations, PageRequest::default())
+                .await
+                .unwrap();
+            assert_eq!(page.total_items, expected, "{}: {user}", backend.name);
+            assert_eq!(
+                page.items.len() as u64,
+                expected,
+                "{}: {user}",
+                backend.name
+            );
+            let scores = periscope_core::store::ScoreFilter {
+                user_id: Some(user.into()),
+                ..Default::default()
+            };
+            let page = store
+                .list_scores("p", &scores, PageRequest::default())
+                .await
+                .unwrap();
+            assert_eq!(page.total_items, expected, "{}: {user}", backend.name);
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_project_never_sees_another_projects_rows() {
     for_each_backend(async |backend: &Backend| {

@@ -389,6 +389,23 @@ async fn a_trace_without_timestamp_takes_the_earliest_observation_start() {
             "{}: the old key time is gone",
             backend.name
         );
+        // A new trace arriving with its observations in one batch takes its time from them
+        // (ClickHouse writes the trace row before the observation rows).
+        let fresh = TraceRecord {
+            timestamp: None,
+            ..trace("p", "fresh", at(50))
+        };
+        store
+            .write(vec![
+                Record::Trace(fresh),
+                Record::Observation(observation("p", "f2", "fresh", at(8))),
+                Record::Observation(observation("p", "f1", "fresh", at(7))),
+            ])
+            .await
+            .unwrap();
+        let read = store.get_trace("p", "fresh").await.unwrap().unwrap();
+        assert_eq!(read.record.timestamp, Some(at(7)), "{}", backend.name);
+        assert_eq!(read.observations.len(), 2, "{}", backend.name);
     })
     .await;
 }
@@ -536,6 +553,6 @@ async fn clickhouse_migrations_are_recorded_and_rerun_safely() {
     let again = periscope_sinks::ClickHouseTraceStore::connect(&config)
         .await
         .unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), [1, 2, 3, 4, 5]);
+    assert_eq!(again.schema_versions().await.unwrap(), [1, 2, 3, 4, 5, 6]);
     backend.finish().await;
 }

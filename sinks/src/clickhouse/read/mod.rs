@@ -29,10 +29,11 @@ pub(crate) type Filter<'f> = &'f dyn Fn(&mut Sql);
 ///
 /// `safe` holds conditions that every version of a row (and every tombstone) satisfies when
 /// the newest one does: the sorting-key time (a tombstone keeps the time of the version it
-/// hides) and immutable columns. They are applied before picking the newest version. `filter`
-/// may test any column in `columns`: it first selects candidate ids (any version matching),
-/// then is checked again on the newest version, so a row whose newest version stopped
-/// matching is never returned.
+/// hides) and immutable columns, or under which a superseded version is always followed by a
+/// tombstone: a trace's user and session (docs/adr/0022). They are applied before picking the
+/// newest version. `filter` may test any column in `columns`: it first selects candidate ids
+/// (any version matching), then is checked again on the newest version, so a row whose newest
+/// version stopped matching is never returned.
 pub(crate) fn push_latest(
     sql: &mut Sql,
     table: &str,
@@ -43,7 +44,39 @@ pub(crate) fn push_latest(
 ) {
     let mut probe = Sql::new("");
     filter(&mut probe);
-    let filtered = !probe.is_empty();
+    push_latest_of(
+        sql,
+        table,
+        columns,
+        project_id,
+        safe,
+        filter,
+        !probe.is_empty(),
+    );
+}
+
+/// [`push_latest`] without the candidate step: for a `safe` selection so narrow (one trace,
+/// one user's traces) that reading every version in it once costs less than reading it twice.
+pub(crate) fn push_latest_narrow(
+    sql: &mut Sql,
+    table: &str,
+    columns: &str,
+    project_id: &str,
+    safe: Filter<'_>,
+    filter: Filter<'_>,
+) {
+    push_latest_of(sql, table, columns, project_id, safe, filter, false);
+}
+
+fn push_latest_of(
+    sql: &mut Sql,
+    table: &str,
+    columns: &str,
+    project_id: &str,
+    safe: Filter<'_>,
+    filter: Filter<'_>,
+    filtered: bool,
+) {
     sql.push(&format!(
         "SELECT {columns} FROM (SELECT {columns}, is_deleted FROM {table} WHERE project_id = "
     ));

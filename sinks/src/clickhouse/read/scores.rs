@@ -3,7 +3,7 @@
 use clickhouse::{Client, Row};
 use periscope_core::error::BackendResult;
 use periscope_core::model::{Page, ScoreRecord};
-use periscope_core::store::{PageRequest, ScoreFilter, TraceFilter};
+use periscope_core::store::{PageRequest, ScoreFilter};
 use serde::Deserialize;
 
 use super::{
@@ -84,13 +84,9 @@ fn push_score_filter(sql: &mut Sql, project_id: &str, filter: &ScoreFilter) {
     push_equal(sql, "source", filter.source.map(|source| source.as_str()));
     push_equal(sql, "config_id", filter.config_id.as_deref());
     if let Some(user_id) = filter.user_id.as_deref() {
-        let by_user = TraceFilter {
-            user_id: Some(user_id.to_owned()),
-            ..TraceFilter::default()
-        };
-        sql.push(" AND trace_id IN (SELECT id FROM (");
-        super::traces::push_filtered_traces(sql, project_id, &by_user);
-        sql.push("))");
+        sql.push(" AND trace_id IN (");
+        super::traces::push_trace_ids_of_user(sql, project_id, user_id);
+        sql.push(")");
     }
     push_any_of(sql, "environment", &filter.environments);
     push_time_range(sql, "timestamp", filter.from_timestamp, filter.to_timestamp);

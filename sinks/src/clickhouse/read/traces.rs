@@ -14,7 +14,10 @@ use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField
 use serde::Deserialize;
 
 use super::derived::{Derived, into_trace};
-use super::{page_total, push_any_of, push_equal, push_latest, push_page, push_time_range};
+use super::{
+    no_filter, page_total, push_any_of, push_equal, push_latest, push_latest_narrow, push_page,
+    push_time_range,
+};
 use crate::clickhouse::connect::{body_error, ch_error, corrupt};
 use crate::clickhouse::rows::{TimestampSource, micros};
 use crate::clickhouse::sql::Sql;
@@ -105,9 +108,21 @@ pub(crate) fn push_trace_filter(sql: &mut Sql, project_id: &str, filter: &TraceF
 /// columns [`NARROW_COLUMNS`].
 pub(crate) fn push_filtered_traces(sql: &mut Sql, project_id: &str, filter: &TraceFilter) {
     let (from, to) = (filter.from_timestamp, filter.to_timestamp);
-    let safe = move |sql: &mut Sql| push_time_range(sql, "timestamp", from, to);
+    let (user, session) = (filter.user_id.as_deref(), filter.session_id.as_deref());
+    let safe = move |sql: &mut Sql| {
+        push_time_range(sql, "timestamp", from, to);
+        // Safe before picking the newest version (docs/adr/0022), and served by the
+        // projections sorted by user and by session: a few granules instead of the range.
+        push_equal(sql, "user_id", user);
+        push_equal(sql, "session_id", session);
+    };
     let conditions = |sql: &mut Sql| push_trace_filter(sql, project_id, filter);
-    push_latest(
+    let push = if user.is_some() || session.is_some() {
+        push_latest_narrow
+    } else {
+        push_latest
+    };
+    push(
         sql,
         "traces",
         NARROW_COLUMNS,
@@ -115,6 +130,13 @@ pub(crate) fn push_filtered_traces(sql: &mut Sql, project_id: &str, filter: &Tra
         &safe,
         &conditions,
     );
+}
+
+/// Appends `SELECT id FROM ...`: the ids of the traces of `project_id` whose newest version has
+/// user `user_id` (exact, from the projection sorted by user).
+pub(crate) fn push_trace_ids_of_user(sql: &mut Sql, project_id: &str, user_id: &str) {
+    let of_user = |sql: &mut Sql| push_equal(sql, "user_id", Some(user_id));
+    push_latest_narrow(sql, "traces", "id", project_id, &of_user, &no_filter);
 }
 
 #[derive(Debug, Row, Deserialize)]

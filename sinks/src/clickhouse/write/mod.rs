@@ -54,9 +54,12 @@ pub(crate) async fn write_records(
         client,
         insert_timeout,
     };
-    // Observations first: traces without a timestamp of their own derive it from them.
-    let observed_traces = observations::upsert(&writer, batch.observations).await?;
-    traces::upsert(&writer, batch.traces, observed_traces).await?;
+    // Traces before observations: a reader never sees an observation whose trace record is
+    // still missing. Traces without a timestamp of their own derive it from the stored
+    // observations and the batch's prepared ones.
+    let observations = observations::prepare(&writer, batch.observations).await?;
+    traces::upsert(&writer, batch.traces, &observations.trace_starts).await?;
+    observations.insert(&writer).await?;
     scores::upsert(&writer, batch.scores).await?;
     Ok(batch.summary)
 }

@@ -1,6 +1,10 @@
 //! Upserting observations: merge each batch-merged record into its newest stored version and
 //! insert the rows that changed, and index the dataset experiment spans among them
 //! (`experiment_items`, docs/adr/0007).
+//!
+//! Preparing and inserting are two steps so that the batch's traces can be written in between:
+//! a reader that finds an observation then also finds its trace's record (ClickHouse has no
+//! snapshot to hide the gap the other order leaves).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,7 +16,7 @@ use serde::Deserialize;
 use super::group::{Key, by_project};
 use super::{Writer, next_version};
 use crate::clickhouse::connect::body_error;
-use crate::clickhouse::rows::{ObservationRow, observation_key_time};
+use crate::clickhouse::rows::{ObservationRow, micros, observation_key_time};
 use crate::clickhouse::score_rows::ExperimentItemRow;
 use crate::clickhouse::sql::Sql;
 
@@ -28,12 +32,30 @@ struct Stored {
 
 const STORED_COLUMNS: &str = "id, timestamp, body, row_version, is_deleted";
 
-/// Merges `incoming` into the stored observations and inserts the changed rows. Returns the
-/// `(project_id, trace_id)` of every observation in the batch.
-pub(crate) async fn upsert(
+/// The rows a batch of observations adds, merged but not yet inserted.
+pub(crate) struct Prepared {
+    rows: Vec<ObservationRow>,
+    experiment_items: Vec<ExperimentItemRow>,
+    /// Every `(project_id, trace_id)` of the batch's observations, with the earliest start
+    /// time among them (if any has one).
+    pub(crate) trace_starts: BTreeMap<Key, Option<i64>>,
+}
+
+impl Prepared {
+    /// Inserts the prepared rows.
+    pub(crate) async fn insert(self, writer: &Writer<'_>) -> BackendResult<()> {
+        writer.insert("observations", &self.rows).await?;
+        writer
+            .insert("experiment_items", &self.experiment_items)
+            .await
+    }
+}
+
+/// Merges `incoming` into the stored observations and returns the rows that changed.
+pub(crate) async fn prepare(
     writer: &Writer<'_>,
     incoming: BTreeMap<Key, ObservationRecord>,
-) -> BackendResult<BTreeSet<Key>> {
+) -> BackendResult<Prepared> {
     let mut stored: HashMap<Key, Stored> = HashMap::with_capacity(incoming.len());
     for (project_id, ids) in by_project(incoming.keys()) {
         let trace_of = |id: &String| {
@@ -72,7 +94,7 @@ pub(crate) async fn upsert(
             stored.insert((project_id.clone(), row.id.clone()), row);
         }
     }
-    let mut traces = BTreeSet::new();
+    let mut trace_starts: BTreeMap<Key, Option<i64>> = BTreeMap::new();
     let mut rows = Vec::with_capacity(incoming.len());
     let mut experiment_items = Vec::new();
     for (key, record) in incoming {
@@ -93,7 +115,14 @@ pub(crate) async fn upsert(
                 (record, deleted_or_missing)
             }
         };
-        traces.insert((key.0.clone(), merged.trace_id.clone()));
+        let start = merged.start_time.map(micros);
+        let earliest = trace_starts
+            .entry((key.0.clone(), merged.trace_id.clone()))
+            .or_default();
+        *earliest = match (*earliest, start) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let body = serde_json::to_string(&merged)
             .map_err(|error| body_error("failed to encode observation body", error))?;
         let key_time = observation_key_time(&merged);
@@ -118,7 +147,9 @@ pub(crate) async fn upsert(
         experiment_items.extend(ExperimentItemRow::from_observation(&merged, version));
         rows.push(ObservationRow::new(&merged, body, version));
     }
-    writer.insert("observations", &rows).await?;
-    writer.insert("experiment_items", &experiment_items).await?;
-    Ok(traces)
+    Ok(Prepared {
+        rows,
+        experiment_items,
+        trace_starts,
+    })
 }

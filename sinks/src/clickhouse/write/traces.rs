@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::group::{Key, PendingTrace, by_project};
 use super::{IDS_PER_QUERY, Writer, next_version};
 use crate::clickhouse::connect::{body_error, ch_error};
-use crate::clickhouse::rows::{TimestampSource, TraceRow, micros};
+use crate::clickhouse::rows::{TimestampSource, TraceIdentity, TraceRow, micros};
 use crate::clickhouse::sql::Sql;
 
 /// The newest stored version of a trace.
@@ -20,14 +20,16 @@ struct Stored {
     id: String,
     timestamp: i64,
     timestamp_source: u8,
+    user_id: Option<String>,
+    session_id: Option<String>,
     created_at: i64,
     body: String,
     row_version: u64,
     is_deleted: u8,
 }
 
-const STORED_COLUMNS: &str =
-    "id, timestamp, timestamp_source, created_at, body, row_version, is_deleted";
+const STORED_COLUMNS: &str = "id, timestamp, timestamp_source, user_id, session_id, created_at, \
+    body, row_version, is_deleted";
 
 #[derive(Debug, Row, Deserialize)]
 struct EarliestStart {
@@ -35,15 +37,15 @@ struct EarliestStart {
     earliest: Option<i64>,
 }
 
-/// Merges `incoming` into the stored traces and inserts the changed rows. Runs after the
-/// batch's observations are written: `observed_traces` are the traces they belong to, whose
-/// derived timestamps may have moved.
+/// Merges `incoming` into the stored traces and inserts the changed rows. Runs before the
+/// batch's observations are inserted: `batch_starts` holds the traces they belong to (whose
+/// derived timestamps may move) with the earliest start among them.
 pub(crate) async fn upsert(
     writer: &Writer<'_>,
     incoming: BTreeMap<Key, PendingTrace>,
-    observed_traces: BTreeSet<Key>,
+    batch_starts: &BTreeMap<Key, Option<i64>>,
 ) -> BackendResult<()> {
-    let touched: BTreeSet<&Key> = incoming.keys().chain(observed_traces.iter()).collect();
+    let touched: BTreeSet<&Key> = incoming.keys().chain(batch_starts.keys()).collect();
     let mut stored: HashMap<Key, Stored> = HashMap::with_capacity(touched.len());
     for (project_id, ids) in by_project(touched.iter().copied()) {
         let rows: Vec<Stored> = writer
@@ -68,7 +70,13 @@ pub(crate) async fn upsert(
             None => stored.contains_key(*key) && !own_timestamp(key),
         })
         .collect();
-    let earliest_starts = earliest_observation_starts(writer.client, &derived).await?;
+    let mut earliest_starts = earliest_observation_starts(writer.client, &derived).await?;
+    for key in derived {
+        if let Some(&Some(batch_start)) = batch_starts.get(key) {
+            let earliest = earliest_starts.entry(key.clone()).or_insert(batch_start);
+            *earliest = (*earliest).min(batch_start);
+        }
+    }
 
     let mut rows = Vec::new();
     for (key, pending) in incoming {
@@ -136,11 +144,24 @@ fn push_row(
         return Ok(());
     }
     let version = next_version(previous.as_ref().map(|previous| previous.row_version));
-    if let Some(previous) = previous.filter(|previous| previous.timestamp != timestamp) {
+    // The version stored under another time, user or session gets a tombstone carrying those:
+    // then the newest row a read finds under a time range, a user or a session is live only if
+    // it is the trace's newest version, which lets reads select by them before picking the
+    // newest version (docs/adr/0022).
+    let moved = |previous: &Stored| {
+        previous.timestamp != timestamp
+            || previous.user_id != record.user_id
+            || previous.session_id != record.session_id
+    };
+    if let Some(previous) = previous.filter(moved) {
         rows.push(TraceRow::tombstone(
             &record.project_id,
             &record.id,
-            previous.timestamp,
+            TraceIdentity {
+                timestamp: previous.timestamp,
+                user_id: previous.user_id,
+                session_id: previous.session_id,
+            },
             version - 1,
         ));
     }
