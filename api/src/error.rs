@@ -46,7 +46,15 @@ pub enum ApiError {
     /// A store failed.
     #[error("store request failed: {0}")]
     Backend(#[from] BackendError),
+    /// The UI's login sessions cannot be read or written (a login, or a request authenticated
+    /// by the session cookie): said as such, never answered like a logout.
+    #[error("ui session store failed: {0}")]
+    SessionStoreUnavailable(String),
 }
+
+/// What the client reads when the session store is down.
+pub(crate) const SESSION_STORE_DOWN: &str =
+    "login sessions are unavailable: the session store cannot be reached; retry later";
 
 impl ApiError {
     /// Returns an invalid-parameter error.
@@ -68,6 +76,7 @@ impl ApiError {
             Self::NotFound { .. } | Self::NamedNotFound { .. } => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::PermissionDenied,
             Self::Backend(error) => error.code(),
+            Self::SessionStoreUnavailable(_) => ErrorCode::Unavailable,
         };
         StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -88,6 +97,9 @@ impl ApiError {
     /// Returns the message shown to the client: the error itself for client errors, a
     /// generic sentence for server-side failures.
     fn public_message(&self) -> String {
+        if let Self::SessionStoreUnavailable(_) = self {
+            return SESSION_STORE_DOWN.to_owned();
+        }
         match self.status() {
             StatusCode::SERVICE_UNAVAILABLE => {
                 "the service is temporarily unavailable; retry later".to_owned()
@@ -105,6 +117,7 @@ impl ApiError {
         match self {
             Self::Backend(error) => error.retry(),
             Self::Unauthenticated(error) => error.retry(),
+            Self::SessionStoreUnavailable(_) => Retry::AfterMillis(1000),
             _ => Retry::No,
         }
     }

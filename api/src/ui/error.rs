@@ -2,20 +2,11 @@
 //! cannot be reached, which is answered with 503 and says so, rather than looking like a
 //! logout (the UI would send the user back to the login form, which cannot help either).
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use periscope_core::auth::AuthError;
-use periscope_core::error::BackendError;
-use serde_json::json;
 
 use super::session::SessionStoreError;
 use crate::error::ApiError;
-
-/// What the client reads when the session store is down.
-const STORE_DOWN_MESSAGE: &str =
-    "login sessions are unavailable: the session store cannot be reached; retry later";
 
 /// Why a session endpoint failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,16 +26,13 @@ impl From<AuthError> for UiError {
 }
 
 impl From<UiError> for ApiError {
-    /// Converts for the `Caller` extractor of `/api/public`: every session-store failure,
-    /// whatever its kind, becomes a 503 there too.
+    /// Session endpoints and the `Caller` extractor of `/api/public` answer alike: every
+    /// session-store failure, whatever its kind, is a 503 that names the session store.
     fn from(error: UiError) -> Self {
         match error {
             UiError::Api(error) => error,
             UiError::SessionStore(SessionStoreError(source)) => {
-                ApiError::Backend(BackendError::Unavailable {
-                    backend: "ui session store",
-                    message: source.to_string(),
-                })
+                ApiError::SessionStoreUnavailable(source.to_string())
             }
         }
     }
@@ -52,23 +40,7 @@ impl From<UiError> for ApiError {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        match self {
-            Self::Api(error) => error.into_response(),
-            Self::SessionStore(error) => {
-                // Logged here and only here, like the API's own backend failures.
-                tracing::warn!(%error, "ui session request failed: session store unavailable");
-                let body = json!({
-                    "message": STORE_DOWN_MESSAGE,
-                    "error": "ServiceUnavailableError",
-                });
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(RETRY_AFTER, "1")],
-                    Json(body),
-                )
-                    .into_response()
-            }
-        }
+        ApiError::from(self).into_response()
     }
 }
 
@@ -76,6 +48,11 @@ impl IntoResponse for UiError {
 mod tests {
     use super::*;
     use axum::body::to_bytes;
+    use axum::http::StatusCode;
+    use axum::http::header::RETRY_AFTER;
+    use periscope_core::error::BackendError;
+
+    use crate::error::SESSION_STORE_DOWN;
 
     fn store_down() -> UiError {
         // A Redis error that is not "unavailable" (e.g. WRONGTYPE) must still be a 503.
@@ -87,14 +64,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_session_store_is_503_with_a_clear_message() {
-        let response = store_down().into_response();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[RETRY_AFTER], "1");
-        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["message"], STORE_DOWN_MESSAGE);
-        assert_eq!(body["error"], "ServiceUnavailableError");
-        assert!(!body.to_string().contains("10.0.0.7"), "no internals leak");
+        // Session endpoints answer with UiError, cookie requests of /api/public with ApiError.
+        for response in [
+            store_down().into_response(),
+            ApiError::from(store_down()).into_response(),
+        ] {
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[RETRY_AFTER], "1");
+            let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["message"], SESSION_STORE_DOWN);
+            assert_eq!(body["error"], "ServiceUnavailableError");
+            assert!(!body.to_string().contains("10.0.0.7"), "no internals leak");
+        }
     }
 
     #[test]
