@@ -321,15 +321,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             FROM (
                 SELECT project_id, id, timestamp, user_id, session_id,
                     max(row_version) AS group_version,
-                    argMax(is_deleted, row_version) AS group_deleted
+                    argMax(is_deleted, row_version) AS group_deleted,
+                    max(max(row_version)) OVER (PARTITION BY project_id, id) AS newest_version
                 FROM traces GROUP BY project_id, id, timestamp, user_id, session_id
             ) AS identity_groups
-            INNER JOIN (
-                SELECT project_id, id, max(row_version) AS newest_version
-                FROM traces GROUP BY project_id, id
-            ) AS newest USING (project_id, id)
             WHERE group_version < newest_version AND group_deleted = 0
-            SETTINGS optimize_on_insert = 0",
+            -- One aggregation and one sort, both spilled to disk past 1 GB, so a large table
+            -- needs no more memory than that; tombstones sharing a sorting key must all stay.
+            SETTINGS optimize_on_insert = 0, max_bytes_before_external_group_by = 1000000000,
+                max_bytes_before_external_sort = 1000000000",
         ],
         relayouts: &[],
     },
