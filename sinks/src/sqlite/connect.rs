@@ -77,17 +77,43 @@ pub(crate) async fn open_pools(
         options = options.pragma("wal_autocheckpoint", "16384");
     }
     let context = format!("failed to open database {}", path.display());
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options.clone())
-        .await
-        .map_err(|error| db_error(&context, error))?;
-    let reader = SqlitePoolOptions::new()
-        .max_connections(max_readers.max(1))
-        .connect_with(options.read_only(true).pragma("cache_size", "-8192"))
-        .await
-        .map_err(|error| db_error(&context, error))?;
+    let writer = connect(
+        SqlitePoolOptions::new().max_connections(1),
+        options.clone(),
+        &context,
+    )
+    .await?;
+    let reader = connect(
+        SqlitePoolOptions::new().max_connections(max_readers.max(1)),
+        options.read_only(true).pragma("cache_size", "-8192"),
+        &context,
+    )
+    .await?;
     Ok(Pools { writer, reader })
+}
+
+/// Opens a pool, retrying while the file is busy: two processes opening a new database at once
+/// race to switch it to WAL, and SQLite answers the loser "database is locked" at once, without
+/// waiting out the busy timeout.
+async fn connect(
+    pool: SqlitePoolOptions,
+    options: SqliteConnectOptions,
+    context: &str,
+) -> BackendResult<SqlitePool> {
+    const ATTEMPTS: u32 = 20;
+    let mut attempt = 1;
+    loop {
+        match pool.clone().connect_with(options.clone()).await {
+            Ok(pool) => return Ok(pool),
+            Err(error) => match db_error(context, error) {
+                BackendError::Unavailable { .. } if attempt < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                error => return Err(error),
+            },
+        }
+    }
 }
 
 /// Runs a trivial query on both pools.
