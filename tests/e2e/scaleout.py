@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import urllib.request
 import uuid
+import warnings
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
@@ -71,6 +73,26 @@ def create_postgres_database(url: str, database: str) -> None:
         raise RuntimeError(f"could not create Postgres database {database}: {done.stderr}")
 
 
+def drop_databases(database: str) -> None:
+    """Drops the ClickHouse and Postgres databases named `database` (best effort: a failure to
+    clean up warns and never fails a test), so repeated runs do not pile them up."""
+    services = service_env()
+    try:
+        request = urllib.request.Request(
+            services["PERISCOPE__CLICKHOUSE__URL"], data=f"DROP DATABASE IF EXISTS {database}".encode(),
+        )
+        urllib.request.urlopen(request, timeout=60).close()
+    except OSError as error:
+        warnings.warn(f"could not drop ClickHouse database {database}: {error}")
+    admin_url = with_database(services["PERISCOPE__POSTGRES__URL"], "postgres")
+    done = subprocess.run(
+        ["psql", admin_url, "-qc", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'],
+        capture_output=True, text=True, timeout=60,
+    )
+    if done.returncode != 0:
+        warnings.warn(f"could not drop Postgres database {database}: {done.stderr}")
+
+
 class ScaleOut:
     """One scaled-out deployment; `start()` runs every role, `api`/`ingest_url` reach it."""
 
@@ -116,6 +138,10 @@ class ScaleOut:
         if self.router is not None:
             self.router.close()
         return {role: self.servers[role].stop() for role in reversed(list(ROLES))}
+
+    def drop_databases(self) -> None:
+        """Drops the deployment's databases; call once its processes are gone."""
+        drop_databases(self.database)
 
     @property
     def url(self) -> str:

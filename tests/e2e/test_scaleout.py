@@ -38,6 +38,7 @@ def cluster(binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     deployment.start()
     yield deployment
     codes = deployment.stop()
+    deployment.drop_databases()
     assert all(code == 0 for code in codes.values()), f"roles exited with {codes}"
 
 

@@ -111,6 +111,7 @@ def make_cluster(binary: Path, tmp_path: Path) -> Iterator:
     for cluster in clusters:
         for server in cluster.servers.values():
             server.kill()
+        cluster.drop_databases()
 
 
 def proxy_for(url: str) -> TcpProxy:

@@ -109,6 +109,7 @@ def make_apis(binary: Path, tmp_path: Path) -> Iterator:
     yield make
     for apis in started:
         codes = apis.stop()
+        apis.cluster.drop_databases()
         assert all(code == 0 for code in codes.values()), f"api processes exited with {codes}"
 
 
