@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::enums::ObservationType;
@@ -21,9 +20,9 @@ fn merge_scalar<T>(current: &mut Option<T>, incoming: Option<T>, incoming_is_new
     }
 }
 
-/// Keeps the earliest of two optional times.
-fn merge_earliest(current: &mut Option<DateTime<Utc>>, incoming: Option<DateTime<Utc>>) {
-    *current = match (*current, incoming) {
+/// Keeps the earliest of two optional values (a missing one never wins).
+pub fn merge_earliest<T: Ord>(current: &mut Option<T>, incoming: Option<T>) {
+    *current = match (current.take(), incoming) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
@@ -195,7 +194,7 @@ pub fn decode_json_string(value: &Value) -> Value {
 mod tests {
     use super::*;
     use crate::model::records::PriceSnapshot;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
 
     fn at(second: u32) -> DateTime<Utc> {

@@ -3,7 +3,7 @@
 
 mod enums;
 mod merge;
-pub use merge::decode_json_string;
+pub use merge::{decode_json_string, merge_earliest};
 mod records;
 mod views;
 

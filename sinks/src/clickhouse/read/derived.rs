@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use clickhouse::{Client, Row};
 use periscope_core::error::BackendResult;
-use periscope_core::model::Trace;
+use periscope_core::model::{Trace, merge_earliest};
 use serde::Deserialize;
 
 use super::traces::StoredTrace;
@@ -27,10 +27,7 @@ pub(crate) struct Derived {
 
 impl Derived {
     pub(crate) fn add(&mut self, start: Option<i64>, end: Option<i64>, cost: Option<f64>) {
-        self.earliest_start = match (self.earliest_start, start) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        merge_earliest(&mut self.earliest_start, start);
         self.latest_end = self.latest_end.max(end);
         self.total_cost += cost.unwrap_or(0.0);
     }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use clickhouse::Row;
 use periscope_core::error::BackendResult;
-use periscope_core::model::ObservationRecord;
+use periscope_core::model::{ObservationRecord, merge_earliest};
 use serde::Deserialize;
 
 use super::group::{Key, by_project};
@@ -115,14 +115,12 @@ pub(crate) async fn prepare(
                 (record, deleted_or_missing)
             }
         };
-        let start = merged.start_time.map(micros);
-        let earliest = trace_starts
-            .entry((key.0.clone(), merged.trace_id.clone()))
-            .or_default();
-        *earliest = match (*earliest, start) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        merge_earliest(
+            trace_starts
+                .entry((key.0.clone(), merged.trace_id.clone()))
+                .or_default(),
+            merged.start_time.map(micros),
+        );
         let body = serde_json::to_string(&merged)
             .map_err(|error| body_error("failed to encode observation body", error))?;
         let key_time = observation_key_time(&merged);

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use periscope_core::error::BackendResult;
-use periscope_core::model::{ObservationRecord, Page, ScoreRecord, Trace, TraceRecord};
+use periscope_core::model::{
+    ObservationRecord, Page, ScoreRecord, Trace, TraceRecord, merge_earliest,
+};
 use periscope_core::store::{PageRequest, SortOrder, TraceFilter, TraceOrderField};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -53,7 +55,7 @@ struct Derived {
 
 impl Derived {
     fn add(&mut self, start: Option<i64>, end: Option<i64>, cost: Option<f64>) {
-        self.earliest_start = min_option(self.earliest_start, start);
+        merge_earliest(&mut self.earliest_start, start);
         self.latest_end = self.latest_end.max(end);
         self.total_cost += cost.unwrap_or(0.0);
     }
@@ -62,13 +64,6 @@ impl Derived {
     fn latency_seconds(&self) -> Option<f64> {
         let (start, end) = (self.earliest_start?, self.latest_end?);
         Some((end.saturating_sub(start)).max(0) as f64 / 1_000_000.0)
-    }
-}
-
-fn min_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 
