@@ -6,8 +6,8 @@ use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use periscope_core::config::ClickHouseConfig;
 use periscope_core::model::{
-    ObservationRecord, ObservationType, PriceSnapshot, ScoreDataType, ScoreRecord, ScoreSource,
-    Trace, TraceRecord,
+    ObservationRecord, ObservationType, PriceSnapshot, Record, ScoreDataType, ScoreRecord,
+    ScoreSource, Trace, TraceRecord,
 };
 use periscope_core::store::{PageRequest, TraceFilter, TraceStore};
 use periscope_sinks::{ClickHouseTraceStore, SqliteTraceStore};
@@ -174,6 +174,16 @@ pub(crate) fn trace(project_id: &str, id: &str, timestamp: DateTime<Utc>) -> Tra
         event_time: timestamp,
         ..TraceRecord::default()
     }
+}
+
+/// A version of trace `t1` in project `p` with user, session, time and event time (seconds).
+pub(crate) fn trace_version(user: &str, session: &str, second: i64, event: i64) -> Record {
+    Record::Trace(TraceRecord {
+        user_id: Some(user.into()),
+        session_id: Some(session.into()),
+        event_time: at(event),
+        ..trace("p", "t1", at(second))
+    })
 }
 
 pub(crate) fn observation(

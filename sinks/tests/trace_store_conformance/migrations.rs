@@ -4,11 +4,13 @@
 //! Migration 6 (docs/adr/0022) gives trace versions written before it the tombstones that let
 //! reads select by user and session first.
 
-use periscope_core::model::{Record, TraceRecord};
+use periscope_core::model::Record;
 use periscope_core::store::{ObservationFilter, PageRequest, TraceFilter, TraceStore};
 use periscope_sinks::ClickHouseTraceStore;
 
-use crate::common::{at, clickhouse, clickhouse_config, generation, observation, trace};
+use crate::common::{
+    at, clickhouse, clickhouse_config, generation, observation, trace, trace_version,
+};
 
 const REBUILT: [&str; 2] = ["traces", "observations"];
 
@@ -161,15 +163,10 @@ async fn an_interrupted_table_rebuild_is_finished_by_the_next_start() {
 async fn migration_6_hides_versions_superseded_before_it() {
     let backend = clickhouse().await;
     let (client, database) = backend.clickhouse().unwrap();
-    let version = |user: &str, session: &str, second: i64, event: i64| {
-        Record::Trace(TraceRecord {
-            user_id: Some(user.into()),
-            session_id: Some(session.into()),
-            event_time: at(event),
-            ..trace("p", "t1", at(second))
-        })
-    };
-    for record in [version("u1", "s1", 10, 1), version("u2", "s2", 20, 2)] {
+    for record in [
+        trace_version("u1", "s1", 10, 1),
+        trace_version("u2", "s2", 20, 2),
+    ] {
         backend.store.write(vec![record]).await.unwrap();
     }
     // Drop the tombstones this release wrote: the old versions are then found again under the

@@ -6,7 +6,9 @@ use periscope_core::store::{
     ObservationFilter, PageRequest, SortOrder, TraceFilter, TraceOrderField, TraceStore,
 };
 
-use crate::common::{Backend, at, for_each_backend, generation, listed, observation, score, trace};
+use crate::common::{
+    Backend, at, for_each_backend, generation, listed, observation, score, trace, trace_version,
+};
 
 fn tagged(
     id: &str,
@@ -273,27 +275,25 @@ async fn an_updated_trace_is_found_by_its_new_values_only() {
 async fn a_trace_moved_to_another_user_session_or_time_is_found_under_the_new_ones_only() {
     for_each_backend(async |backend: &Backend| {
         let store = backend.store.as_ref();
-        let version = |user: &str, session: &str, second: i64, event: i64| {
-            Record::Trace(TraceRecord {
-                user_id: Some(user.into()),
-                session_id: Some(session.into()),
-                event_time: at(event),
-                ..trace("p", "t1", at(second))
-            })
-        };
         store
             .write(vec![
-                version("u1", "s1", 30, 1),
+                trace_version("u1", "s1", 30, 1),
                 Record::Observation(generation("p", "g1", "t1", at(11), "gpt-4o")),
                 Record::Score(score("p", "sc1", Some("t1"), at(12))),
             ])
             .await
             .unwrap();
         // Another user and session at the same time (the sorting key stays).
-        store.write(vec![version("u2", "s2", 30, 2)]).await.unwrap();
+        store
+            .write(vec![trace_version("u2", "s2", 30, 2)])
+            .await
+            .unwrap();
         // Back to the first user, in a third session and at an earlier time (a trace's time
         // only moves earlier on merge).
-        store.write(vec![version("u1", "s3", 10, 3)]).await.unwrap();
+        store
+            .write(vec![trace_version("u1", "s3", 10, 3)])
+            .await
+            .unwrap();
         let filter = |user: Option<&str>, session: Option<&str>, from: i64, to: i64| TraceFilter {
             user_id: user.map(Into::into),
             session_id: session.map(Into::into),
